@@ -1,0 +1,46 @@
+"""Test sessions, one per backend, generated from backends_matrix.toml.
+
+    nox -l                 # list the sessions
+    nox                    # lint, then the tests on every backend
+    nox -s "tests(jax)"    # one backend; arguments after -- go to pytest
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_venv = "yes"
+nox.options.error_on_missing_interpreters = True
+
+MATRIX = nox.project.load_toml("backends_matrix.toml")
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+BACKENDS = sorted(MATRIX["backends"])
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff: lint and formatting check."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
+    session.run("ruff", "check", "src", "tests", "docs", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "tests", "docs", "noxfile.py")
+
+
+@nox.session
+@nox.parametrize("backend", BACKENDS, ids=BACKENDS)
+def tests(session: nox.Session, backend: str) -> None:
+    """pytest on one backend, in a virtualenv that holds only that backend."""
+    spec = MATRIX["backends"][backend]
+    session.install(
+        *MATRIX["common"]["requirements"],
+        *spec["requirements"],
+        *nox.project.dependency_groups(PYPROJECT, "test"),
+        *spec.get("test_requirements", []),
+    )
+    session.install("--no-deps", "-e", ".")
+    session.run(
+        "pytest",
+        *session.posargs,
+        env={"KERAS_BACKEND": spec["keras_backend"], "PYTHONHASHSEED": "0"},
+    )

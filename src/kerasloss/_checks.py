@@ -1,0 +1,64 @@
+"""Argument checks shared by every loss: clear errors that name the argument."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def check_bool(name: str, value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"`{name}` must be True or False; got {value!r} ({type(value).__name__}).")
+    return bool(value)
+
+
+def check_real(name: str, value, *, low=None, high=None, allow_none=False) -> float | None:
+    """A finite real number inside [low, high] (either bound may be None)."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"`{name}` must be a real number; got {value!r} ({type(value).__name__}).")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"`{name}` must be finite; got {value}.")
+    if (low is not None and value < low) or (high is not None and value > high):
+        lo = "-inf" if low is None else low
+        hi = "inf" if high is None else high
+        raise ValueError(f"`{name}` must be in [{lo}, {hi}]; got {value}.")
+    return value
+
+
+def check_cost_table(name: str, table, num_classes: int | None = None, *, batched=False):
+    """A (C, C) table, or a (B, C, C) stack of them, with finite entries >= 0.
+
+    Returns it as a float64 NumPy array.
+    """
+    try:
+        array = np.asarray(table, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"`{name}` must be an array of real numbers; got {type(table).__name__}.") from err
+    expected = "(batch_size, C, C)" if batched else "(C, C)"
+    rank = 3 if batched else 2
+    square = array.ndim == rank and array.shape[-1] == array.shape[-2] and array.shape[-1] > 0
+    if not square or (num_classes is not None and array.shape[-1] != num_classes):
+        c = "C" if num_classes is None else str(num_classes)
+        raise ValueError(
+            f"`{name}` must have shape {expected.replace('C', c)} (row: true class, column: "
+            f"predicted class); got shape {array.shape}."
+        )
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"`{name}` must hold finite numbers; it contains NaN or inf.")
+    if np.any(array < 0):
+        raise ValueError(f"`{name}` must hold costs >= 0; its smallest entry is {array.min()}.")
+    return array
+
+
+def static_num_classes(name: str, tensor) -> int:
+    """The size of the last axis, which every class-wise loss needs before tracing."""
+    if len(tensor.shape) == 0 or tensor.shape[-1] is None:
+        raise ValueError(
+            f"`{name}` must have a known last (class) axis, shape (batch_size, C); "
+            f"got shape {tuple(tensor.shape)}."
+        )
+    return int(tensor.shape[-1])

@@ -1,0 +1,120 @@
+"""A weighted sum of losses that serializes with its children."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from kerasloss import _checks
+
+
+def _resolve(position: int, loss):
+    """A loss given by name, `keras.losses.Loss` object or function, as a callable."""
+    if isinstance(loss, keras.losses.Loss):
+        return loss
+    if isinstance(loss, (str, dict)):
+        try:
+            resolved = keras.losses.get(loss)
+        except (ValueError, TypeError) as err:
+            raise ValueError(
+                f"`losses[{position}]` = {loss!r} is not a known loss: use a Keras loss name "
+                f"(e.g. 'binary_crossentropy'), a registered name (e.g. "
+                f"'kerasloss>binary_focal_loss'), a Loss object or a function."
+            ) from err
+        if resolved is None:
+            raise ValueError(f"`losses[{position}]` = {loss!r} is not a known loss.")
+        return resolved
+    if callable(loss):
+        return loss
+    raise TypeError(
+        f"`losses[{position}]` must be a loss name, a keras.losses.Loss or a function; "
+        f"got {type(loss).__name__}."
+    )
+
+
+def _serialize(loss):
+    if isinstance(loss, (str, dict)):
+        return loss
+    return keras.saving.serialize_keras_object(loss)
+
+
+@keras.saving.register_keras_serializable(package="kerasloss")
+class CombinedLoss(keras.losses.Loss):
+    """A weighted sum of losses: `sum_i weights[i] * losses[i](y_true, y_pred)`, per sample.
+
+    Each child contributes its per-sample values (for a `keras.losses.Loss`, its `call`),
+    so this loss's own `reduction` and `sample_weight` apply once to the sum; the
+    children's reductions are not used.
+
+    Args:
+        losses: a non-empty list of losses, each a name (`"binary_crossentropy"`,
+            `"kerasloss>binary_focal_loss"`), a `keras.losses.Loss` or a function of
+            `(y_true, y_pred)` returning one value per sample. A function must be
+            registered with `keras.saving.register_keras_serializable` for the loss to
+            reload from a saved model.
+        weights: one finite real weight per loss; `None` weighs every loss 1.
+        reduction, name, dtype: as for `keras.losses.Loss`.
+
+    Raises:
+        ValueError: if `losses` is empty, a name is unknown, or `weights` has a
+            different length or a non-finite entry.
+
+    Example:
+        >>> loss = CombinedLoss(["binary_crossentropy", "mean_squared_error"], [0.8, 0.2])
+    """
+
+    def __init__(
+        self,
+        losses,
+        weights=None,
+        *,
+        reduction="sum_over_batch_size",
+        name: str = "combined_loss",
+        dtype=None,
+    ):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        if isinstance(losses, (str, keras.losses.Loss)) or callable(losses):
+            raise TypeError("`losses` must be a list of losses; wrap a single loss in a list.")
+        losses = list(losses)
+        if not losses:
+            raise ValueError("`losses` must hold at least one loss; got an empty list.")
+        if weights is None:
+            weights = [1.0] * len(losses)
+        weights = list(weights)
+        if len(weights) != len(losses):
+            raise ValueError(
+                f"`weights` must have one entry per loss: len(losses) = {len(losses)}, "
+                f"len(weights) = {len(weights)}."
+            )
+        self.weights = [_checks.check_real(f"weights[{i}]", w) for i, w in enumerate(weights)]
+        self.losses = [_resolve(i, loss) for i, loss in enumerate(losses)]
+        # Names stay names in the config; objects and functions serialize themselves.
+        self._given = losses
+
+    def call(self, y_true, y_pred):
+        total = None
+        for weight, loss in zip(self.weights, self.losses):
+            values = loss.call(y_true, y_pred) if isinstance(loss, keras.losses.Loss) else loss(
+                y_true, y_pred
+            )
+            term = ops.cast(values, self.dtype) * weight
+            total = term if total is None else total + term
+        return total
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            dtype=self.dtype,
+            losses=[_serialize(loss) for loss in self._given],
+            weights=list(self.weights),
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["losses"] = [
+            loss if isinstance(loss, str) else keras.saving.deserialize_keras_object(loss)
+            for loss in config["losses"]
+        ]
+        return cls(**config)
