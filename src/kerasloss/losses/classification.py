@@ -13,6 +13,7 @@ import numpy as np
 from keras import ops
 
 from kerasloss import _checks
+from kerasloss._numerics import smallest_normal
 from kerasloss.losses._base import PerSampleLoss
 
 _register = keras.saving.register_keras_serializable(package="kerasloss")
@@ -346,8 +347,12 @@ def binary_focal_loss(y_true, y_pred, *, gamma=2.0, alpha=0.25, from_logits=Fals
         # 1 - p_t, written so that it needs no subtraction from 1 (exact for large logits).
         not_p_t = y_true * not_p + (1.0 - y_true) * p
         # The floor keeps d/dx x**gamma finite for gamma < 1 where a probability underflows.
-        tiny = float(np.finfo(keras.backend.standardize_dtype(y_pred.dtype)).tiny)
-        bce = ops.power(ops.maximum(not_p_t, tiny), gamma) * bce
+        # `clip` with bounds of y_pred's dtype, not `maximum`: Keras' type promotion runs
+        # `maximum` of two float64 tensors in float32 on JAX and torch, and torch turns a
+        # Python float bound into float32; either way a float64 floor would round to 0.
+        floor = ops.convert_to_tensor(smallest_normal(y_pred.dtype), dtype=y_pred.dtype)
+        one = ops.convert_to_tensor(1.0, dtype=y_pred.dtype)
+        bce = ops.power(ops.clip(not_p_t, floor, one), gamma) * bce
     if alpha is not None:
         bce = (alpha * y_true + (1.0 - alpha) * (1.0 - y_true)) * bce
     return ops.sum(bce, axis=-1)
