@@ -47,7 +47,7 @@ def label_smoothing(y_true, y_pred, epsilon, from_logits):
 
 
 def binary_focal(y_true, y_pred, gamma, alpha, from_logits):
-    """torchvision.ops.sigmoid_focal_loss per element (Lin et al. 2017), summed over the last axis."""
+    """torchvision's sigmoid_focal_loss per element (Lin et al. 2017), summed over the last axis."""
     y = np.asarray(y_true, np.float64)
     x = np.asarray(y_pred, np.float64)
     if from_logits:

@@ -10,17 +10,17 @@ if importlib.util.find_spec("torch") is not None:
     import torch  # noqa: F401
 
 import keras
-import numpy as np
 import pytest
 
 BACKEND = keras.backend.backend()
 
 
 def pytest_report_header(config):
-    return f"keras {keras.__version__}, backend {BACKEND} (KERAS_BACKEND={os.environ.get('KERAS_BACKEND')})"
+    requested = os.environ.get("KERAS_BACKEND")
+    return f"keras {keras.__version__}, backend {BACKEND} (KERAS_BACKEND={requested})"
 
 
 @pytest.fixture(autouse=True)
 def _seed():
+    # Seeds Python, NumPy's global generator and the backend's.
     keras.utils.set_random_seed(1234)
-    np.random.seed(1234)

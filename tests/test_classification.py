@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
-import _reference as ref
 import keras
 import numpy as np
 import pytest
-from _autodiff import autodiff, finite_differences, float64_context
 from keras import ops
 
+import _reference as ref
 import kerasloss
+from _autodiff import autodiff, finite_differences, float64_context
 
 B, C = 8, 4
 
@@ -183,9 +183,7 @@ def test_extreme_logits_give_finite_values_and_gradients(case, scale):
     x = np.sign(case.logits) * scale
     values = _np(case.fn(case.y_true, x.astype(np.float32), from_logits=True, **case.kwargs))
     assert np.all(np.isfinite(values))
-    grad = autodiff(
-        lambda v: ops.sum(case.fn(case.y_true, v, from_logits=True, **case.kwargs)), x
-    )
+    grad = autodiff(lambda v: ops.sum(case.fn(case.y_true, v, from_logits=True, **case.kwargs)), x)
     assert np.all(np.isfinite(grad))
 
 
@@ -217,7 +215,9 @@ def test_cost_weight_is_the_table_entry_of_true_and_predicted_class():
     y_true = np.eye(3, dtype=np.float32)[[0, 0, 1]]
     logits = np.array([[3.0, 0.0, 1.0], [0.0, 1.0, 2.0], [2.0, 1.0, 0.0]], np.float32)
     ce = -(y_true * ref.log_softmax(logits)).sum(-1)
-    got = _np(kerasloss.cost_sensitive_crossentropy(y_true, logits, cost_matrix=table, from_logits=True))
+    got = _np(
+        kerasloss.cost_sensitive_crossentropy(y_true, logits, cost_matrix=table, from_logits=True)
+    )
     np.testing.assert_allclose(got, [0.5 * ce[0], 3.0 * ce[1], 4.0 * ce[2]], rtol=1e-6)
 
 
@@ -225,7 +225,9 @@ def test_argmax_ties_take_the_first_index():
     table = np.arange(9, dtype=np.float64).reshape(3, 3) + 1.0
     y_true = np.array([[0.5, 0.5, 0.0], [0.0, 0.5, 0.5]], np.float32)  # true class 0, then 1
     logits = np.array([[1.0, 1.0, 1.0], [0.0, 2.0, 2.0]], np.float32)  # predicted 0, then 1
-    got = _np(kerasloss.cost_sensitive_crossentropy(y_true, logits, cost_matrix=table, from_logits=True))
+    got = _np(
+        kerasloss.cost_sensitive_crossentropy(y_true, logits, cost_matrix=table, from_logits=True)
+    )
     ce = -(y_true * ref.log_softmax(logits)).sum(-1)
     np.testing.assert_allclose(got, [table[0, 0] * ce[0], table[1, 1] * ce[1]], rtol=1e-6)
 
@@ -324,7 +326,10 @@ def test_label_smoothing_equals_keras_categorical_crossentropy(epsilon, from_log
     )
 
 
-@pytest.mark.parametrize(("epsilon", "error"), [(-0.1, ValueError), (1.5, ValueError), ("a", TypeError), (float("nan"), ValueError)])
+@pytest.mark.parametrize(
+    ("epsilon", "error"),
+    [(-0.1, ValueError), (1.5, ValueError), ("a", TypeError), (float("nan"), ValueError)],
+)
 def test_label_smoothing_rejects_bad_epsilon(epsilon, error):
     with pytest.raises(error, match="epsilon"):
         kerasloss.LabelSmoothingCrossentropy(epsilon=epsilon)
@@ -352,7 +357,11 @@ def test_focal_is_exact_at_logit_40():
 
 def test_focal_with_gamma_zero_is_weighted_binary_crossentropy():
     case = CASES[3]
-    got = _np(kerasloss.binary_focal_loss(case.y_true, case.logits, gamma=0.0, alpha=None, from_logits=True))
+    got = _np(
+        kerasloss.binary_focal_loss(
+            case.y_true, case.logits, gamma=0.0, alpha=None, from_logits=True
+        )
+    )
     bce = keras.losses.binary_crossentropy(case.y_true, case.logits, from_logits=True)
     np.testing.assert_allclose(got, _np(bce) * case.y_true.shape[-1], rtol=1e-5)
 
@@ -361,7 +370,9 @@ def test_focal_accepts_rank_one_inputs():
     y = np.array([1.0, 0.0, 1.0], np.float32)
     x = np.array([0.3, -1.2, 2.0], np.float32)
     got = _np(kerasloss.BinaryFocalLoss(from_logits=True, reduction=None)(y, x))
-    np.testing.assert_allclose(got, ref.binary_focal(y[:, None], x[:, None], 2.0, 0.25, True), rtol=1e-6)
+    np.testing.assert_allclose(
+        got, ref.binary_focal(y[:, None], x[:, None], 2.0, 0.25, True), rtol=1e-6
+    )
 
 
 @pytest.mark.parametrize(

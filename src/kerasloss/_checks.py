@@ -37,7 +37,9 @@ def check_cost_table(name: str, table, num_classes: int | None = None, *, batche
     try:
         array = np.asarray(table, dtype=np.float64)
     except (TypeError, ValueError) as err:
-        raise TypeError(f"`{name}` must be an array of real numbers; got {type(table).__name__}.") from err
+        raise TypeError(
+            f"`{name}` must be an array of real numbers; got {type(table).__name__}."
+        ) from err
     expected = "(batch_size, C, C)" if batched else "(C, C)"
     rank = 3 if batched else 2
     square = array.ndim == rank and array.shape[-1] == array.shape[-2] and array.shape[-1] > 0

@@ -101,7 +101,7 @@ def pack_example_costs(y_true, costs):
 
 
 def unpack_example_costs(y_packed, num_classes: int):
-    """Splits an array made by `pack_example_costs` into labels (..., C) and flat tables (..., C*C)."""
+    """Splits `pack_example_costs` output into labels (..., C) and flat tables (..., C*C)."""
     width = num_classes + num_classes * num_classes
     if y_packed.shape[-1] != width:
         raise ValueError(

@@ -12,6 +12,12 @@ def _resolve(position: int, loss):
     """A loss given by name, `keras.losses.Loss` object or function, as a callable."""
     if isinstance(loss, keras.losses.Loss):
         return loss
+    if isinstance(loss, str):
+        registered = keras.saving.get_registered_object(loss)
+        if isinstance(registered, type) and issubclass(registered, keras.losses.Loss):
+            return registered()
+        if callable(registered):
+            return registered
     if isinstance(loss, (str, dict)):
         try:
             resolved = keras.losses.get(loss)
@@ -93,9 +99,11 @@ class CombinedLoss(keras.losses.Loss):
 
     def call(self, y_true, y_pred):
         total = None
-        for weight, loss in zip(self.weights, self.losses):
-            values = loss.call(y_true, y_pred) if isinstance(loss, keras.losses.Loss) else loss(
-                y_true, y_pred
+        for weight, loss in zip(self.weights, self.losses, strict=True):
+            values = (
+                loss.call(y_true, y_pred)
+                if isinstance(loss, keras.losses.Loss)
+                else loss(y_true, y_pred)
             )
             term = ops.cast(values, self.dtype) * weight
             total = term if total is None else total + term

@@ -1,0 +1,106 @@
+"""CombinedLoss: a weighted sum of losses given by name, object or function."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+import _reference as ref
+import kerasloss
+from _autodiff import autodiff, finite_differences, float64_context
+
+rng = np.random.default_rng(3)
+Y = (rng.uniform(size=(6, 5)) < 0.5).astype(np.float32)
+LOGITS = rng.normal(size=(6, 5)).astype(np.float32)
+PROBS = ref.sigmoid(LOGITS).astype(np.float32)
+
+
+def _np(x):
+    return ops.convert_to_numpy(x)
+
+
+def test_names_with_weights():
+    loss = kerasloss.CombinedLoss(["binary_crossentropy", "mean_squared_error"], [0.8, 0.2])
+    expected = 0.8 * ref.binary_crossentropy(Y, PROBS) + 0.2 * ref.mean_squared_error(Y, PROBS)
+    np.testing.assert_allclose(_np(loss(Y, PROBS)), expected.mean(), rtol=1e-5)
+
+
+def test_objects_functions_and_registered_names_per_sample():
+    loss = kerasloss.CombinedLoss(
+        [
+            kerasloss.BinaryFocalLoss(gamma=1.0, alpha=None, from_logits=True),
+            "kerasloss>binary_focal_loss",  # defaults: gamma 2, alpha 0.25, probabilities
+            lambda y_true, y_pred: ops.mean(ops.abs(y_true - y_pred), axis=-1),
+        ],
+        [2.0, -0.5, 3.0],
+        reduction=None,
+    )
+    expected = (
+        2.0 * ref.binary_focal(Y, LOGITS, 1.0, None, True)
+        - 0.5 * ref.binary_focal(Y, LOGITS, 2.0, 0.25, False)
+        + 3.0 * np.abs(Y - LOGITS).mean(-1)
+    )
+    np.testing.assert_allclose(_np(loss(Y, LOGITS)), expected, rtol=1e-5)
+
+
+def test_weights_default_to_one_and_sample_weight_applies_once():
+    loss = kerasloss.CombinedLoss(["mean_squared_error", "mean_absolute_error"], reduction="sum")
+    per_sample = ref.mean_squared_error(Y, PROBS) + np.abs(Y - PROBS).mean(-1)
+    weights = np.arange(6, dtype=np.float32)
+    np.testing.assert_allclose(
+        _np(loss(Y, PROBS, sample_weight=weights)), (per_sample * weights).sum(), rtol=1e-5
+    )
+
+
+def test_children_reductions_do_not_apply():
+    summed_child = keras.losses.MeanSquaredError(reduction="sum")
+    loss = kerasloss.CombinedLoss([summed_child], [1.0], reduction=None)
+    np.testing.assert_allclose(_np(loss(Y, PROBS)), ref.mean_squared_error(Y, PROBS), rtol=1e-5)
+
+
+def test_gradient_matches_finite_differences():
+    loss = kerasloss.CombinedLoss(
+        [kerasloss.BinaryFocalLoss(from_logits=True), "mean_squared_error"], [0.7, 0.3]
+    )
+    x = LOGITS.astype(np.float64)
+
+    def reference(v):
+        return (
+            0.7 * ref.binary_focal(Y, v, 2.0, 0.25, True) + 0.3 * ref.mean_squared_error(Y, v)
+        ).mean()
+
+    with float64_context():
+        got = autodiff(lambda v: loss(Y, v), x)
+    np.testing.assert_allclose(got, finite_differences(reference, x), rtol=1e-5, atol=1e-7)
+
+
+def test_config_round_trip_keeps_children():
+    loss = kerasloss.CombinedLoss(
+        ["binary_crossentropy", kerasloss.BinaryFocalLoss(gamma=3.0, from_logits=False)],
+        [0.25, 4.0],
+        name="mix",
+        reduction="sum",
+    )
+    restored = keras.losses.deserialize(keras.losses.serialize(loss))
+    assert isinstance(restored, kerasloss.CombinedLoss)
+    assert restored.get_config() == loss.get_config()
+    assert restored.losses[1].get_config()["gamma"] == 3.0
+    np.testing.assert_allclose(_np(restored(Y, PROBS)), _np(loss(Y, PROBS)), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("losses", "weights", "error", "message"),
+    [
+        (["mse", "mae"], [1.0], ValueError, "len\\(losses\\) = 2, len\\(weights\\) = 1"),
+        ([], [], ValueError, "at least one"),
+        (["no_such_loss"], [1.0], ValueError, "no_such_loss"),
+        (["mse"], [float("nan")], ValueError, "weights\\[0\\]"),
+        ([42], [1.0], TypeError, "losses\\[0\\]"),
+        ("mse", None, TypeError, "list"),
+    ],
+)
+def test_bad_arguments(losses, weights, error, message):
+    with pytest.raises(error, match=message):
+        kerasloss.CombinedLoss(losses, weights)

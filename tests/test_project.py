@@ -1,0 +1,49 @@
+"""The project's promises outside the losses: the docs quote the matrix, the tour runs."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import keras
+import pytest
+
+tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def test_backends_doc_quotes_the_matrix():
+    matrix = tomllib.loads((ROOT / "backends_matrix.toml").read_text())
+    doc = (ROOT / "docs" / "backends.md").read_text()
+    assert set(matrix["backends"]) == {"tensorflow", "jax", "torch"}
+    for requirement in matrix["common"]["requirements"]:
+        assert f"`{requirement}`" in doc
+    for name, spec in matrix["backends"].items():
+        assert f"`tests({name})`" in doc
+        assert f"`{spec['keras_backend']}`" in doc
+        for requirement in spec["requirements"]:
+            assert f"`{requirement}`" in doc, requirement
+
+
+def test_this_session_runs_the_backend_it_was_asked_for():
+    requested = os.environ.get("KERAS_BACKEND")
+    if requested is None:
+        pytest.skip("KERAS_BACKEND is not set (nox sets it for every session)")
+    assert keras.backend.backend() == requested
+
+
+@pytest.mark.slow
+def test_the_tour_runs():
+    done = subprocess.run(
+        [sys.executable, "-m", "kerasloss", "--epochs", "2"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "CostSensitiveCrossentropy" in done.stdout
+    assert "same predictions" in done.stdout

@@ -1,0 +1,82 @@
+"""Every classification loss in a compiled train step, and in a saved model reloaded elsewhere."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+import _models
+
+BACKEND = keras.backend.backend()
+
+
+def _per_head(results):
+    return {head: float(results[f"{head}_loss"]) for head in _models.losses()}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["jit_compile", "eager"], ids=["compiled", "eager"])
+def test_fit_lowers_every_loss(mode):
+    x, y = _models.data()
+    model = _models.build()
+    compile_args = {"jit_compile": True} if mode == "jit_compile" else {"run_eagerly": True}
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss=_models.losses(), **compile_args)
+    before = _per_head(model.evaluate(x, y, batch_size=128, verbose=0, return_dict=True))
+    model.fit(x, y, batch_size=64, epochs=4 if mode == "jit_compile" else 2, verbose=0)
+    after = _per_head(model.evaluate(x, y, batch_size=128, verbose=0, return_dict=True))
+    for head, value in after.items():
+        assert np.isfinite(value)
+        assert value < 0.8 * before[head], (head, before[head], value)
+
+
+RELOAD = textwrap.dedent(
+    """
+    import json, sys
+    import keras, numpy as np
+    import kerasloss  # the only import the saved losses need
+    model = keras.saving.load_model(sys.argv[1])
+    data = np.load(sys.argv[2])
+    x = data["x"]
+    y = {k[2:]: data[k] for k in data.files if k.startswith("y_")}
+    results = model.evaluate(x, y, batch_size=128, verbose=0, return_dict=True)
+    configs = {k: keras.losses.serialize(v) for k, v in model.loss.items()}
+    print(json.dumps({"results": {k: float(v) for k, v in results.items()}, "configs": configs}))
+    """
+)
+
+
+@pytest.mark.slow
+def test_saved_model_reloads_in_a_fresh_process(tmp_path):
+    x, y = _models.data(n=256)
+    model = _models.build()
+    losses = _models.losses()
+    model.compile(optimizer="adam", loss=losses)
+    model.fit(x, y, batch_size=64, epochs=1, verbose=0)
+    expected = model.evaluate(x, y, batch_size=128, verbose=0, return_dict=True)
+    model.save(tmp_path / "model.keras")
+    np.savez(tmp_path / "data.npz", x=x, **{f"y_{k}": v for k, v in y.items()})
+    script = tmp_path / "reload.py"
+    script.write_text(RELOAD)
+    env = dict(os.environ, KERAS_BACKEND=BACKEND)
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "model.keras"), str(tmp_path / "data.npz")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    reloaded = json.loads(done.stdout.strip().splitlines()[-1])
+    for key, value in expected.items():
+        np.testing.assert_allclose(reloaded["results"][key], float(value), rtol=1e-5, err_msg=key)
+    for head, loss in losses.items():
+        assert reloaded["configs"][head] == json.loads(json.dumps(keras.losses.serialize(loss)))
