@@ -26,13 +26,10 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", "src", "tests", "noxfile.py")
 
 
-@nox.session
-@nox.parametrize("backend", BACKENDS, ids=BACKENDS)
-def tests(session: nox.Session, backend: str) -> None:
-    """pytest on one backend, in a virtualenv that holds only that backend."""
+def _pytest(session: nox.Session, keras_requirements: list[str], backend: str) -> None:
     spec = MATRIX["backends"][backend]
     session.install(
-        *MATRIX["common"]["requirements"],
+        *keras_requirements,
         *spec["requirements"],
         *nox.project.dependency_groups(PYPROJECT, "test"),
         *spec.get("test_requirements", []),
@@ -43,3 +40,16 @@ def tests(session: nox.Session, backend: str) -> None:
         *session.posargs,
         env={"KERAS_BACKEND": spec["keras_backend"], "PYTHONHASHSEED": "0"},
     )
+
+
+@nox.session
+@nox.parametrize("backend", BACKENDS, ids=BACKENDS)
+def tests(session: nox.Session, backend: str) -> None:
+    """pytest on one backend, in a virtualenv that holds only that backend."""
+    _pytest(session, MATRIX["common"]["requirements"], backend)
+
+
+@nox.session(name="tests-lowest-keras")
+def tests_lowest_keras(session: nox.Session) -> None:
+    """pytest with the oldest Keras that pyproject.toml admits, on one backend."""
+    _pytest(session, MATRIX["lowest"]["requirements"], MATRIX["lowest"]["backend"])

@@ -28,6 +28,17 @@ def test_backends_doc_quotes_the_matrix():
             assert f"`{requirement}`" in doc, requirement
 
 
+def test_lowest_keras_is_the_floor_pyproject_declares():
+    matrix = tomllib.loads((ROOT / "backends_matrix.toml").read_text())
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    (pinned,) = [r for r in matrix["lowest"]["requirements"] if r.startswith("keras==")]
+    assert f"keras>={pinned.split('==')[1]}" in pyproject["project"]["dependencies"]
+    assert (
+        f"`tests-lowest-keras` | `{matrix['lowest']['backend']}` | `{pinned}`"
+        in (ROOT / "docs" / "backends.md").read_text()
+    )
+
+
 def test_this_session_runs_the_backend_it_was_asked_for():
     requested = os.environ.get("KERAS_BACKEND")
     if requested is None:
