@@ -232,7 +232,7 @@ def test_argmax_ties_take_the_first_index():
     np.testing.assert_allclose(got, [table[0, 0] * ce[0], table[1, 1] * ce[1]], rtol=1e-6)
 
 
-def test_no_gradient_flows_through_the_cost_lookup():
+def test_gradient_is_the_cost_times_the_crossentropy_gradient():
     table = np.array([[1.0, 3.0], [5.0, 1.0]])
     y_true = np.array([[1.0, 0.0]])
     x = np.array([[0.2, 0.3]])  # predicted class 1: weight 3
@@ -302,6 +302,9 @@ def test_unpacked_targets_without_a_cost_matrix_are_rejected():
         (np.eye(3)[[0, 1]], -np.ones((2, 3, 3)), ValueError, ">= 0"),
         (np.array([0, 3]), np.ones((2, 3, 3)), ValueError, r"outside \[0, 2\]"),
         (np.eye(3)[[0, 1]], "costs", TypeError, "costs"),
+        (np.eye(3)[[0, 1]], np.full((2, 3, 3), 1e39), ValueError, "largest"),
+        (np.array([[np.nan, 1.0, 0.0], [0.0, 1.0, 0.0]]), np.ones((2, 3, 3)), ValueError, "y_true"),
+        (np.array([["a", "b", "c"]] * 2), np.ones((2, 3, 3)), TypeError, "y_true"),
     ],
 )
 def test_pack_example_costs_rejects_bad_input(labels, costs, error, message):
@@ -390,3 +393,88 @@ def test_focal_rejects_bad_hyper_parameters(kwargs, error, name):
         kerasloss.BinaryFocalLoss(**kwargs)
     with pytest.raises(error, match=name):
         kerasloss.binary_focal_loss(np.ones((1, 2)), np.zeros((1, 2)), **kwargs)
+
+
+# ------------------------------------------------------------------ shapes, dtypes, edges
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if c.to_probabilities is ref.softmax], ids=lambda c: c.id
+)
+def test_integer_class_ids_are_rejected_with_a_hint(case):
+    ids = np.argmax(case.y_true[:, :C], axis=-1)
+    for y_true in (ids, ids[:, None]):
+        with pytest.raises(ValueError, match=r"one-hot|C \+ C\*C") as error:
+            case.fn(y_true, case.logits, from_logits=True, **case.kwargs)
+        assert "y_true" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if c.to_probabilities is ref.softmax], ids=lambda c: c.id
+)
+def test_class_axis_mismatch_is_rejected(case):
+    logits = np.zeros((B, C + 1), np.float32)
+    with pytest.raises(ValueError, match=r"y_true|cost_matrix.*\(5, 5\)"):
+        case.cls(from_logits=True, **case.kwargs)(case.y_true, logits)
+
+
+def test_per_example_targets_of_another_batch_are_rejected():
+    case = CASES[1]
+    with pytest.raises(ValueError, match="y_true"):
+        kerasloss.cost_sensitive_crossentropy(case.y_true[:3], case.logits, from_logits=True)
+
+
+def test_focal_pairs_b_and_b1_either_way_and_rejects_other_shapes():
+    y = np.array([1.0, 0.0, 1.0], np.float32)
+    x = np.array([0.3, -1.2, 2.0], np.float32)
+    expected = ref.binary_focal(y[:, None], x[:, None], 2.0, 0.25, True)
+    loss = kerasloss.BinaryFocalLoss(from_logits=True, reduction=None)
+    for y_true, y_pred in [(y, x), (y[:, None], x), (y, x[:, None]), (y[:, None], x[:, None])]:
+        np.testing.assert_allclose(_np(loss(y_true, y_pred)), expected, rtol=1e-6)
+    with pytest.raises(ValueError, match="y_true"):
+        loss(np.zeros((3, 4)), np.zeros((3, 5)))
+    with pytest.raises(ValueError, match="y_pred"):
+        kerasloss.binary_focal_loss(1.0, 0.5)
+
+
+@each_case
+def test_integer_predictions_are_computed_in_floatx(case):
+    x = np.round(case.logits).astype(np.int32)
+    got = case.fn(case.y_true, x, from_logits=True, **case.kwargs)
+    assert keras.backend.standardize_dtype(got.dtype) == keras.config.floatx()
+    np.testing.assert_allclose(_np(got), case.reference(x, True), rtol=2e-5, atol=1e-6)
+
+
+@each_case
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_low_precision_probabilities_stay_finite_at_0_and_1(case, dtype):
+    soft = case.to_probabilities(case.logits)
+    hard = (case.to_probabilities(case.logits * 1e3) > 0.5).astype(np.float32)  # exact 0 and 1
+    loss = case.cls(reduction=None, dtype=dtype, **case.kwargs)
+    got = _np(ops.cast(loss(case.y_true, soft.astype(np.float32)), "float32"))
+    np.testing.assert_allclose(got, case.reference(soft, False), rtol=5e-2, atol=5e-2)
+    assert np.all(np.isfinite(_np(ops.cast(loss(case.y_true, hard), "float32"))))
+
+
+def test_cost_matrix_must_fit_the_compute_dtype():
+    loss = kerasloss.CostSensitiveCrossentropy(
+        cost_matrix=np.full((2, 2), 1e5), from_logits=True, dtype="float16"
+    )
+    with pytest.raises(ValueError, match="65504"):
+        loss(np.eye(2)[[0, 1]], np.zeros((2, 2)))
+
+
+def test_function_checks_an_array_cost_matrix():
+    with pytest.raises(ValueError, match=">= 0"):
+        kerasloss.cost_sensitive_crossentropy(
+            np.eye(2)[[0]], np.zeros((1, 2)), cost_matrix=[[0.0, -1.0], [1.0, 0.0]]
+        )
+    with pytest.raises(ValueError, match=r"\(2, 2\)"):
+        kerasloss.cost_sensitive_crossentropy(
+            np.eye(2)[[0]], np.zeros((1, 2)), cost_matrix=ops.ones((3, 3))
+        )
+
+
+def test_ragged_cost_matrix_names_the_expected_shape():
+    with pytest.raises(ValueError, match=r"cost_matrix.*\(C, C\)"):
+        kerasloss.CostSensitiveCrossentropy(cost_matrix=[[0.0, 1.0], [1.0]])

@@ -17,6 +17,15 @@ LOGITS = rng.normal(size=(6, 5)).astype(np.float32)
 PROBS = ref.sigmoid(LOGITS).astype(np.float32)
 
 
+@keras.saving.register_keras_serializable(package="kerasloss_tests")
+def mean_absolute(y_true, y_pred):
+    return ops.mean(ops.abs(y_true - y_pred), axis=-1)
+
+
+def unregistered_mean_absolute(y_true, y_pred):
+    return ops.mean(ops.abs(y_true - y_pred), axis=-1)
+
+
 def _np(x):
     return ops.convert_to_numpy(x)
 
@@ -32,7 +41,7 @@ def test_objects_functions_and_registered_names_per_sample():
         [
             kerasloss.BinaryFocalLoss(gamma=1.0, alpha=None, from_logits=True),
             "kerasloss>binary_focal_loss",  # defaults: gamma 2, alpha 0.25, probabilities
-            lambda y_true, y_pred: ops.mean(ops.abs(y_true - y_pred), axis=-1),
+            mean_absolute,
         ],
         [2.0, -0.5, 3.0],
         reduction=None,
@@ -76,6 +85,15 @@ def test_gradient_matches_finite_differences():
     np.testing.assert_allclose(got, finite_differences(reference, x), rtol=1e-5, atol=1e-7)
 
 
+def test_registered_function_and_builtin_function_round_trip():
+    loss = kerasloss.CombinedLoss([mean_absolute, keras.losses.mean_squared_error], [1.0, 2.0])
+    restored = keras.losses.deserialize(keras.losses.serialize(loss))
+    assert restored.losses[0] is mean_absolute
+    assert restored.losses[1] is keras.losses.mean_squared_error
+    expected = np.abs(Y - PROBS).mean(-1) + 2.0 * ref.mean_squared_error(Y, PROBS)
+    np.testing.assert_allclose(_np(restored(Y, PROBS)), expected.mean(), rtol=1e-5)
+
+
 def test_config_round_trip_keeps_children():
     loss = kerasloss.CombinedLoss(
         ["binary_crossentropy", kerasloss.BinaryFocalLoss(gamma=3.0, from_logits=False)],
@@ -99,6 +117,9 @@ def test_config_round_trip_keeps_children():
         (["mse"], [float("nan")], ValueError, "weights\\[0\\]"),
         ([42], [1.0], TypeError, "losses\\[0\\]"),
         ("mse", None, TypeError, "list"),
+        (["mse"], 1.0, TypeError, "weights"),
+        ([unregistered_mean_absolute], [1.0], ValueError, "register_keras_serializable"),
+        ([lambda t, p: ops.abs(t - p)], [1.0], ValueError, "lambda"),
     ],
 )
 def test_bad_arguments(losses, weights, error, message):

@@ -28,6 +28,8 @@ def test_fit_lowers_every_loss(mode):
     model = _models.build()
     compile_args = {"jit_compile": True} if mode == "jit_compile" else {"run_eagerly": True}
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss=_models.losses(), **compile_args)
+    if mode == "jit_compile":
+        assert model.jit_compile is True  # no silent fall-back to an uncompiled step
     before = _per_head(model.evaluate(x, y, batch_size=128, verbose=0, return_dict=True))
     model.fit(x, y, batch_size=64, epochs=4 if mode == "jit_compile" else 2, verbose=0)
     after = _per_head(model.evaluate(x, y, batch_size=128, verbose=0, return_dict=True))

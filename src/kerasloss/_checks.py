@@ -29,18 +29,23 @@ def check_real(name: str, value, *, low=None, high=None, allow_none=False) -> fl
     return value
 
 
-def check_cost_table(name: str, table, num_classes: int | None = None, *, batched=False):
+def check_cost_table(
+    name: str, table, num_classes: int | None = None, *, batched=False, largest=None
+):
     """A (C, C) table, or a (B, C, C) stack of them, with finite entries >= 0.
 
-    Returns it as a float64 NumPy array.
+    With `largest`, entries must also fit the dtype the loss computes in. Returns the
+    table as a float64 NumPy array.
     """
+    expected = "(batch_size, C, C)" if batched else "(C, C)"
+    if isinstance(table, (str, bytes, dict)):
+        raise TypeError(f"`{name}` must be an array of real numbers; got {type(table).__name__}.")
     try:
         array = np.asarray(table, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise TypeError(
-            f"`{name}` must be an array of real numbers; got {type(table).__name__}."
+    except (TypeError, ValueError) as err:  # ragged nesting, or entries that are not numbers
+        raise ValueError(
+            f"`{name}` must be an array of real numbers of shape {expected}: {err}"
         ) from err
-    expected = "(batch_size, C, C)" if batched else "(C, C)"
     rank = 3 if batched else 2
     square = array.ndim == rank and array.shape[-1] == array.shape[-2] and array.shape[-1] > 0
     if not square or (num_classes is not None and array.shape[-1] != num_classes):
@@ -53,6 +58,11 @@ def check_cost_table(name: str, table, num_classes: int | None = None, *, batche
         raise ValueError(f"`{name}` must hold finite numbers; it contains NaN or inf.")
     if np.any(array < 0):
         raise ValueError(f"`{name}` must hold costs >= 0; its smallest entry is {array.min()}.")
+    if largest is not None and array.size and array.max() > largest:
+        raise ValueError(
+            f"`{name}` holds {array.max():g}, more than {largest:g}, the largest number of the "
+            f"dtype the loss computes in."
+        )
     return array
 
 
@@ -64,3 +74,33 @@ def static_num_classes(name: str, tensor) -> int:
             f"got shape {tuple(tensor.shape)}."
         )
     return int(tensor.shape[-1])
+
+
+ONE_HOT_HINT = (
+    " Integer class ids must be one-hot encoded first (keras.ops.one_hot or "
+    "keras.utils.to_categorical)."
+)
+
+
+def _same(a, b) -> bool:
+    """Static shapes agree where both are known."""
+    return len(a) == len(b) and all(
+        x is None or y is None or x == y for x, y in zip(a, b, strict=True)
+    )
+
+
+def check_same_shape(y_true, y_pred, *, hint: str = "", last_axis=None) -> None:
+    """`y_true` has `y_pred`'s shape, or with `last_axis`, its shape but for the last axis."""
+    true_shape, pred_shape = tuple(y_true.shape), tuple(y_pred.shape)
+    if last_axis is None:
+        if _same(true_shape, pred_shape):
+            return
+        expected = pred_shape
+    else:
+        if true_shape and _same(true_shape[:-1], pred_shape[:-1]) and true_shape[-1] == last_axis:
+            return
+        expected = (*pred_shape[:-1], last_axis)
+    raise ValueError(
+        f"`y_true` must have shape {expected} to match `y_pred` of shape {pred_shape}; "
+        f"got shape {true_shape}.{hint}"
+    )

@@ -4,15 +4,45 @@ from __future__ import annotations
 
 import keras
 
-# Smallest positive normal number per dtype. `numpy.finfo` does not know bfloat16,
-# which has float32's exponent range.
+# Per dtype: the smallest positive normal number, the largest finite number, and the
+# gap between 1 and the next smaller number. `numpy.finfo` does not know bfloat16.
 _SMALLEST_NORMAL = {
     "float16": 6.103515625e-05,
     "bfloat16": 1.1754943508222875e-38,
     "float32": 1.1754943508222875e-38,
     "float64": 2.2250738585072014e-308,
 }
+_LARGEST = {
+    "float16": 65504.0,
+    "bfloat16": 3.3895313892515355e38,
+    "float32": 3.4028234663852886e38,
+    "float64": 1.7976931348623157e308,
+}
+_GAP_BELOW_ONE = {
+    "float16": 2.0**-11,
+    "bfloat16": 2.0**-8,
+    "float32": 2.0**-24,
+    "float64": 2.0**-53,
+}
 
 
 def smallest_normal(dtype) -> float:
     return _SMALLEST_NORMAL[keras.backend.standardize_dtype(dtype)]
+
+
+def largest(dtype) -> float:
+    return _LARGEST[keras.backend.standardize_dtype(dtype)]
+
+
+def probability_epsilon(dtype) -> float:
+    """How far from 0 and 1 probabilities are clipped before a log.
+
+    Keras' `epsilon()` (1e-7) where the dtype can hold 1 - epsilon below 1; in float16
+    and bfloat16 1 - 1e-7 rounds to 1, so the clip would let log(1 - p) reach log(0), and
+    the gap below 1 is used instead.
+    """
+    return max(keras.config.epsilon(), _GAP_BELOW_ONE[keras.backend.standardize_dtype(dtype)])
+
+
+def is_float(dtype) -> bool:
+    return keras.backend.standardize_dtype(dtype) in _LARGEST

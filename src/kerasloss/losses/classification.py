@@ -13,7 +13,7 @@ import numpy as np
 from keras import ops
 
 from kerasloss import _checks
-from kerasloss._numerics import smallest_normal
+from kerasloss._numerics import is_float, largest, probability_epsilon, smallest_normal
 from kerasloss.losses._base import PerSampleLoss
 
 _register = keras.saving.register_keras_serializable(package="kerasloss")
@@ -24,6 +24,8 @@ _register = keras.saving.register_keras_serializable(package="kerasloss")
 
 def _prologue(y_true, y_pred):
     y_pred = ops.convert_to_tensor(y_pred)
+    if not is_float(y_pred.dtype):  # integer logits: compute in the default float type
+        y_pred = ops.cast(y_pred, keras.config.floatx())
     y_true = ops.convert_to_tensor(y_true, dtype=y_pred.dtype)
     return y_true, y_pred
 
@@ -34,7 +36,7 @@ def _log_probabilities(y_pred, from_logits):
         return ops.log_softmax(y_pred, axis=-1)
     # Keras' convention for probabilities, kept on every backend: renormalise, then clip
     # away from 0 and 1 so that the log and its gradient stay finite.
-    eps = keras.config.epsilon()
+    eps = probability_epsilon(y_pred.dtype)
     y_pred = y_pred / ops.sum(y_pred, axis=-1, keepdims=True)
     return ops.log(ops.clip(y_pred, eps, 1.0 - eps))
 
@@ -74,16 +76,22 @@ def pack_example_costs(y_true, costs):
         A float32 NumPy array of shape (B, C + C*C).
 
     Raises:
-        ValueError: if the shapes do not match or a cost is negative or not finite.
+        ValueError: if the shapes do not match, a label is negative or not finite, or a
+            cost is negative, not finite or beyond float32's range.
+        TypeError: if `y_true` or `costs` does not hold numbers.
 
     Example:
         >>> y = pack_example_costs(np.eye(3)[[0, 2]], np.ones((2, 3, 3)))
         >>> y.shape
         (2, 12)
     """
-    costs = _checks.check_cost_table("costs", costs, batched=True)
+    costs = _checks.check_cost_table("costs", costs, batched=True, largest=largest("float32"))
     batch_size, num_classes, _ = costs.shape
     labels = np.asarray(y_true)
+    if not np.issubdtype(labels.dtype, np.number) or np.issubdtype(
+        labels.dtype, np.complexfloating
+    ):
+        raise TypeError(f"`y_true` must hold numbers; got dtype {labels.dtype}.")
     if labels.ndim == 1 and np.issubdtype(labels.dtype, np.integer):
         if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
             raise ValueError(
@@ -96,19 +104,26 @@ def pack_example_costs(y_true, costs):
             f"`y_true` must have shape (batch_size, C) = {(batch_size, num_classes)} to match "
             f"`costs` of shape {costs.shape}; got shape {labels.shape}."
         )
+    if not np.all(np.isfinite(labels)) or np.any(labels < 0):
+        raise ValueError("`y_true` must hold finite label weights >= 0 (one-hot rows).")
     flat = costs.reshape(batch_size, num_classes * num_classes)
     return np.concatenate([labels, flat], axis=1).astype(np.float32)
+
+
+_PACKED_HINT = (
+    " With `cost_matrix=None`, `y_true` holds the labels and per-example cost tables packed by "
+    "`kerasloss.pack_example_costs`: last axis C + C*C. Pass `cost_matrix` for one table "
+    "shared by all examples."
+)
 
 
 def unpack_example_costs(y_packed, num_classes: int):
     """Splits `pack_example_costs` output into labels (..., C) and flat tables (..., C*C)."""
     width = num_classes + num_classes * num_classes
-    if y_packed.shape[-1] != width:
+    if not y_packed.shape or y_packed.shape[-1] != width:
         raise ValueError(
-            f"With `cost_matrix=None`, `y_true` must hold labels and per-example cost tables "
-            f"packed by `kerasloss.pack_example_costs`: last axis C + C*C = {width} for "
-            f"C = {num_classes} classes; got shape {tuple(y_packed.shape)}. Pass `cost_matrix` "
-            f"for one table shared by all examples."
+            f"`y_true` must have a last axis of C + C*C = {width} for C = {num_classes} "
+            f"classes; got shape {tuple(y_packed.shape)}.{_PACKED_HINT}"
         )
     return y_packed[..., :num_classes], y_packed[..., num_classes:]
 
@@ -154,19 +169,20 @@ def cost_sensitive_crossentropy(y_true, y_pred, *, cost_matrix=None, from_logits
     num_classes = _checks.static_num_classes("y_pred", y_pred)
     if cost_matrix is None:
         labels, flat_costs = unpack_example_costs(y_true, num_classes)
+        _checks.check_same_shape(
+            y_true, y_pred, last_axis=num_classes * (num_classes + 1), hint=_PACKED_HINT
+        )
     else:
         if not ops.is_tensor(cost_matrix):
-            cost_matrix = _checks.check_cost_table("cost_matrix", cost_matrix, num_classes)
+            cost_matrix = _checks.check_cost_table(
+                "cost_matrix", cost_matrix, num_classes, largest=largest(y_pred.dtype)
+            )
         elif tuple(cost_matrix.shape) != (num_classes, num_classes):
             raise ValueError(
                 f"`cost_matrix` must have shape (C, C) = {(num_classes, num_classes)} for "
                 f"y_pred with {num_classes} classes; got shape {tuple(cost_matrix.shape)}."
             )
-        if y_true.shape[-1] != num_classes:
-            raise ValueError(
-                f"`y_true` must be one-hot with shape (batch_size, {num_classes}) like y_pred; "
-                f"got shape {tuple(y_true.shape)}."
-            )
+        _checks.check_same_shape(y_true, y_pred, hint=_checks.ONE_HOT_HINT)
         labels = y_true
         flat_costs = ops.reshape(ops.cast(cost_matrix, y_pred.dtype), (-1,))
     crossentropy = -ops.sum(labels * _log_probabilities(y_pred, from_logits), axis=-1)
@@ -254,6 +270,7 @@ def label_smoothing_crossentropy(y_true, y_pred, *, epsilon=0.1, from_logits=Fal
     epsilon = _checks.check_real("epsilon", epsilon, low=0.0, high=1.0)
     from_logits = _checks.check_bool("from_logits", from_logits)
     y_true, y_pred = _prologue(y_true, y_pred)
+    _checks.check_same_shape(y_true, y_pred, hint=_checks.ONE_HOT_HINT)
     log_p = _log_probabilities(y_pred, from_logits)
     to_labels = -ops.sum(y_true * log_p, axis=-1)
     to_uniform = -ops.mean(log_p, axis=-1)
@@ -295,6 +312,20 @@ class LabelSmoothingCrossentropy(PerSampleLoss):
 # -------------------------------------------------------------------------- focal loss
 
 
+def _binary_targets(y_true, y_pred):
+    """Keras' rule for binary targets: (B,) and (B, 1) pair either way; otherwise equal shapes."""
+    if len(y_pred.shape) == 0:
+        raise ValueError("`y_pred` must have a batch axis, shape (batch_size, ...); got a scalar.")
+    if len(y_pred.shape) == 1:
+        y_pred = y_pred[:, None]
+    if len(y_true.shape) == len(y_pred.shape) - 1 and y_pred.shape[-1] == 1:
+        y_true = y_true[..., None]
+    elif len(y_true.shape) == len(y_pred.shape) + 1 and y_true.shape[-1] == 1:
+        y_true = ops.squeeze(y_true, -1)
+    _checks.check_same_shape(y_true, y_pred)
+    return y_true, y_pred
+
+
 @_register
 def binary_focal_loss(y_true, y_pred, *, gamma=2.0, alpha=0.25, from_logits=False):
     """Binary focal loss, summed over the last axis.
@@ -330,15 +361,12 @@ def binary_focal_loss(y_true, y_pred, *, gamma=2.0, alpha=0.25, from_logits=Fals
     alpha = _checks.check_real("alpha", alpha, low=0.0, high=1.0, allow_none=True)
     from_logits = _checks.check_bool("from_logits", from_logits)
     y_true, y_pred = _prologue(y_true, y_pred)
-    if len(y_pred.shape) == 1:
-        y_true, y_pred = y_true[:, None], y_pred[:, None]
-    elif len(y_true.shape) == len(y_pred.shape) - 1 and y_pred.shape[-1] == 1:
-        y_true = y_true[..., None]
+    y_true, y_pred = _binary_targets(y_true, y_pred)
     if from_logits:
         log_p, log_not_p = ops.log_sigmoid(y_pred), ops.log_sigmoid(-y_pred)
         p, not_p = ops.sigmoid(y_pred), ops.sigmoid(-y_pred)
     else:
-        eps = keras.config.epsilon()
+        eps = probability_epsilon(y_pred.dtype)
         p = ops.clip(y_pred, eps, 1.0 - eps)
         not_p = 1.0 - p
         log_p, log_not_p = ops.log(p), ops.log(not_p)

@@ -31,11 +31,29 @@ def _resolve(position: int, loss):
             raise ValueError(f"`losses[{position}]` = {loss!r} is not a known loss.")
         return resolved
     if callable(loss):
+        if not _reloadable(loss):
+            raise ValueError(
+                f"`losses[{position}]` = {getattr(loss, '__name__', loss)!r} is a function that a "
+                f"saved model could not load back. Register it with "
+                f"`@keras.saving.register_keras_serializable(package=...)` (a lambda cannot be), "
+                f"or wrap it in a `keras.losses.Loss` subclass."
+            )
         return loss
     raise TypeError(
         f"`losses[{position}]` must be a loss name, a keras.losses.Loss or a function; "
         f"got {type(loss).__name__}."
     )
+
+
+def _reloadable(fn) -> bool:
+    """A registered function, or a Keras built-in that deserializes by its name."""
+    if keras.saving.get_registered_object(keras.saving.get_registered_name(fn)) is fn:
+        return True
+    name = getattr(fn, "__name__", "")
+    try:
+        return name != "<lambda>" and keras.losses.get(name) is fn
+    except (ValueError, TypeError):
+        return False
 
 
 def _serialize(loss):
@@ -54,16 +72,18 @@ class CombinedLoss(keras.losses.Loss):
 
     Args:
         losses: a non-empty list of losses, each a name (`"binary_crossentropy"`,
-            `"kerasloss>binary_focal_loss"`), a `keras.losses.Loss` or a function of
-            `(y_true, y_pred)` returning one value per sample. A function must be
-            registered with `keras.saving.register_keras_serializable` for the loss to
-            reload from a saved model.
+            `"kerasloss>binary_focal_loss"`), a `keras.losses.Loss`, or a function of
+            `(y_true, y_pred)` returning one value per sample that a saved model can load
+            back: a Keras built-in or one registered with
+            `keras.saving.register_keras_serializable`.
         weights: one finite real weight per loss; `None` weighs every loss 1.
         reduction, name, dtype: as for `keras.losses.Loss`.
 
     Raises:
-        ValueError: if `losses` is empty, a name is unknown, or `weights` has a
-            different length or a non-finite entry.
+        ValueError: if `losses` is empty, a name is unknown, a function is neither
+            registered nor a Keras built-in, or `weights` has a different length or a
+            non-finite entry.
+        TypeError: if a loss or `weights` is of the wrong kind.
 
     Example:
         >>> loss = CombinedLoss(["binary_crossentropy", "mean_squared_error"], [0.8, 0.2])
@@ -86,6 +106,10 @@ class CombinedLoss(keras.losses.Loss):
             raise ValueError("`losses` must hold at least one loss; got an empty list.")
         if weights is None:
             weights = [1.0] * len(losses)
+        if isinstance(weights, (str, bytes)) or not hasattr(weights, "__len__"):
+            raise TypeError(
+                f"`weights` must be a list of one real number per loss; got {weights!r}."
+            )
         weights = list(weights)
         if len(weights) != len(losses):
             raise ValueError(
