@@ -140,7 +140,9 @@ def cost_sensitive_crossentropy(y_true, y_pred, *, cost_matrix=None, from_logits
     ```
 
     The weight is a constant: no gradient flows through the argmax. It is looked up
-    directly in the table, never through a (B, C, C) tensor.
+    directly in the table, never through a (B, C, C) tensor. A zero on the diagonal
+    means an example classified right adds no loss and no gradient, however unsure the
+    model is; a small positive diagonal keeps pulling such examples towards confidence.
 
     Args:
         y_true: labels, shape (B, C), one-hot or soft. With `cost_matrix=None`, labels
