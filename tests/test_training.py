@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import _models
+import kerasloss
 
 BACKEND = keras.backend.backend()
 
@@ -82,3 +83,27 @@ def test_saved_model_reloads_in_a_fresh_process(tmp_path):
         np.testing.assert_allclose(reloaded["results"][key], float(value), rtol=1e-5, err_msg=key)
     for head, loss in losses.items():
         assert reloaded["configs"][head] == json.loads(json.dumps(keras.losses.serialize(loss)))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_fit_under_mixed_precision(policy):
+    x, y = _models.data()
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        model = _models.build()
+        assert keras.backend.standardize_dtype(model.outputs[0].dtype) == policy.split("_")[1]
+        losses = _models.losses()
+        # A kerasloss Loss computes in float32 by default, as Keras' own losses do; one
+        # head computes in the policy's half precision to cover that path too.
+        losses["focal"] = kerasloss.BinaryFocalLoss(from_logits=True, dtype=policy)
+        model.compile(optimizer=keras.optimizers.Adam(0.01), loss=losses)
+        before = _per_head(model.evaluate(x, y, batch_size=128, verbose=0, return_dict=True))
+        model.fit(x, y, batch_size=64, epochs=3, verbose=0)
+        after = _per_head(model.evaluate(x, y, batch_size=128, verbose=0, return_dict=True))
+    finally:
+        keras.config.set_dtype_policy(previous)
+    for head, value in after.items():
+        assert np.isfinite(value)
+        assert value < 0.9 * before[head], (head, before[head], value)
