@@ -156,11 +156,12 @@ def cost_sensitive_crossentropy(y_true, y_pred, *, cost_matrix=None, from_logits
         The loss per sample, shape (B,).
 
     Raises:
-        ValueError: if a table has the wrong shape or a negative or non-finite entry
-            (entries are checked when the table is an array, not a backend tensor).
+        ValueError: if a table has the wrong shape or a negative, non-finite or
+            too large entry (entries are checked when the table is an array, not a
+            backend tensor), or if `y_true` does not match `y_pred`'s shape.
 
     Example:
-        >>> w = [[0.0, 1.0], [5.0, 0.0]]  # missing class 1 costs five times more
+        >>> w = [[0.1, 1.0], [5.0, 0.1]]  # missing class 1 costs five times more
         >>> cost_sensitive_crossentropy([[0.0, 1.0]], [[0.8, 0.2]], cost_matrix=w)
 
     Reference: in the spirit of Elkan, "The foundations of cost-sensitive learning",
@@ -213,7 +214,7 @@ class CostSensitiveCrossentropy(PerSampleLoss):
         ValueError: if `cost_matrix` is not (C, C) or has a negative or non-finite entry.
 
     Example:
-        >>> loss = CostSensitiveCrossentropy(cost_matrix=[[0, 1], [5, 0]], from_logits=True)
+        >>> loss = CostSensitiveCrossentropy(cost_matrix=[[0.1, 1], [5, 0.1]], from_logits=True)
         >>> model.compile(optimizer="adam", loss=loss)
     """
 
