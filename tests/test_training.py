@@ -18,8 +18,18 @@ import kerasloss
 BACKEND = keras.backend.backend()
 
 
-def _per_head(results):
+def _per_head(model, x, y):
+    results = model.evaluate(x, y, batch_size=128, verbose=0, return_dict=True)
     return {head: float(results[f"{head}_loss"]) for head in _models.losses()}
+
+
+def _assert_fit_lowers_every_head(model, x, y, *, epochs, factor):
+    before = _per_head(model, x, y)
+    model.fit(x, y, batch_size=64, epochs=epochs, verbose=0)
+    after = _per_head(model, x, y)
+    for head, value in after.items():
+        assert np.isfinite(value)
+        assert value < factor * before[head], (head, before[head], value)
 
 
 @pytest.mark.slow
@@ -31,12 +41,7 @@ def test_fit_lowers_every_loss(mode):
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss=_models.losses(), **compile_args)
     if mode == "jit_compile":
         assert model.jit_compile is True  # no silent fall-back to an uncompiled step
-    before = _per_head(model.evaluate(x, y, batch_size=128, verbose=0, return_dict=True))
-    model.fit(x, y, batch_size=64, epochs=4 if mode == "jit_compile" else 2, verbose=0)
-    after = _per_head(model.evaluate(x, y, batch_size=128, verbose=0, return_dict=True))
-    for head, value in after.items():
-        assert np.isfinite(value)
-        assert value < 0.8 * before[head], (head, before[head], value)
+    _assert_fit_lowers_every_head(model, x, y, epochs=4 if mode == "jit_compile" else 2, factor=0.8)
 
 
 RELOAD = textwrap.dedent(
@@ -99,11 +104,6 @@ def test_fit_under_mixed_precision(policy):
         # head computes in the policy's half precision to cover that path too.
         losses["focal"] = kerasloss.BinaryFocalLoss(from_logits=True, dtype=policy)
         model.compile(optimizer=keras.optimizers.Adam(0.01), loss=losses)
-        before = _per_head(model.evaluate(x, y, batch_size=128, verbose=0, return_dict=True))
-        model.fit(x, y, batch_size=64, epochs=3, verbose=0)
-        after = _per_head(model.evaluate(x, y, batch_size=128, verbose=0, return_dict=True))
+        _assert_fit_lowers_every_head(model, x, y, epochs=3, factor=0.9)
     finally:
         keras.config.set_dtype_policy(previous)
-    for head, value in after.items():
-        assert np.isfinite(value)
-        assert value < 0.9 * before[head], (head, before[head], value)
