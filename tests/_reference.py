@@ -83,3 +83,26 @@ def softmax(x):
 def sigmoid(x):
     x = np.asarray(x, np.float64)
     return np.exp(-np.logaddexp(0.0, -x))
+
+
+# Multi-label
+
+
+def bpmll(y_true, scores):
+    """Zhang & Zhou (2006) eq. (4) by a loop over (relevant, irrelevant) label pairs.
+
+    An example with no relevant or no irrelevant label scores 0 (undefined in the paper).
+    """
+    y_true = np.asarray(y_true, np.float64)
+    scores = np.asarray(scores, np.float64)
+    flat_y = y_true.reshape(-1, y_true.shape[-1])
+    flat_c = scores.reshape(-1, scores.shape[-1])
+    out = np.zeros(len(flat_y))
+    for i, (y, c) in enumerate(zip(flat_y, flat_c, strict=True)):
+        relevant = [k for k in range(len(y)) if y[k] > 0.5]
+        irrelevant = [k for k in range(len(y)) if y[k] <= 0.5]
+        if not relevant or not irrelevant:
+            continue
+        total = sum(np.exp(-(c[k] - c[j])) for k in relevant for j in irrelevant)
+        out[i] = total / (len(relevant) * len(irrelevant))
+    return out.reshape(y_true.shape[:-1])

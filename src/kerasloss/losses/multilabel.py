@@ -1,0 +1,145 @@
+"""Multi-label ranking: the BP-MLL loss, and turning label scores into label sets.
+
+The loss compares every relevant label of an example with every irrelevant one, yet
+costs O(B * C): the double sum over label pairs factorises into two log-sum-exps.
+The thresholds turn the scores of a trained model into label sets, by a fixed cut or
+by the linear threshold function of Zhang & Zhou (2006), fitted on training outputs.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from kerasloss import _checks
+from kerasloss._numerics import is_float
+from kerasloss.losses._base import PerSampleLoss
+
+_register = keras.saving.register_keras_serializable(package="kerasloss")
+
+# 16-bit inputs are computed in float32: counts up to C and the log-sum-exp need its
+# precision. The result is cast back to the input's dtype.
+_LOW_PRECISION = ("float16", "bfloat16")
+
+
+def _masked_logsumexp(x, mask, nonempty):
+    """log sum_{j: mask_j} exp(x_j) over the last axis, finite in value and gradient.
+
+    Entries outside the mask never enter an `exp`: each masked-out entry is replaced by
+    a finite value *before* the `exp`, and again after it (a `where` on both sides), so
+    an overflowing `exp` of an unselected entry cannot turn its zero gradient into NaN.
+    Rows with nothing in the mask (`nonempty` False) give 0, with zero gradient.
+    """
+    zero = ops.zeros_like(x)
+    masked = ops.where(mask, x, ops.min(x, axis=-1, keepdims=True))
+    shift = ops.stop_gradient(ops.max(masked, axis=-1, keepdims=True))
+    centred = ops.where(mask, x - shift, zero)  # <= 0 where selected
+    total = ops.sum(ops.where(mask, ops.exp(centred), zero), axis=-1)
+    # `total` >= 1 on a non-empty row (its maximum adds exp(0)); an empty row takes log 1.
+    value = ops.log(ops.where(nonempty, total, ops.ones_like(total))) + ops.squeeze(shift, -1)
+    return ops.where(nonempty, value, ops.zeros_like(value))
+
+
+def _multilabel_inputs(y_true, y_pred, *, pred_name="y_pred"):
+    y_pred = ops.convert_to_tensor(y_pred)
+    if not is_float(y_pred.dtype):  # integer scores: compute in the default float type
+        y_pred = ops.cast(y_pred, keras.config.floatx())
+    y_true = ops.convert_to_tensor(y_true)
+    if len(y_pred.shape) < 2:
+        raise ValueError(
+            f"`{pred_name}` must have shape (batch_size, C), one score per label; "
+            f"got shape {tuple(y_pred.shape)}."
+        )
+    _checks.check_same_shape(y_true, y_pred)
+    return y_true, y_pred
+
+
+@_register
+def bpmll_loss(y_true, y_pred):
+    """BP-MLL: the exponential pairwise ranking loss of Zhang & Zhou (2006).
+
+    Formula, per example with relevant labels Y and irrelevant labels Ȳ:
+
+    ```python
+    loss = 1 / (|Y| |Ȳ|) * sum_{k in Y, l in Ȳ} exp(-(c_k - c_l))
+         = exp(logsumexp_{l in Ȳ}(c_l) + logsumexp_{k in Y}(-c_k) - log|Y| - log|Ȳ|)
+    ```
+
+    The second line is the same sum, since exp(c_l - c_k) = exp(c_l) * exp(-c_k): it
+    costs O(B * C) time and memory, never a (B, C, C) tensor of label pairs.
+
+    The loss is undefined in the paper for an example whose Y or Ȳ is empty (all
+    labels irrelevant, or all relevant). Such an example contributes 0 and a zero
+    gradient; with the default reduction it still counts in the batch mean.
+
+    Scores are unbounded reals; the paper uses tanh outputs in [-1, 1]. The value can
+    be as large as exp(max_l c_l - min_k c_k): finite in float32 for a gap up to 88
+    (scores up to |c| = 40 give at most e^80 = 5.5e34). float16 and bfloat16 inputs are
+    computed in float32 and the result cast back, so bfloat16 has float32's range, but
+    float16 overflows to inf once the loss passes 65504, a score gap above about 11.
+
+    Args:
+        y_true: multi-hot labels, shape (B, C) (or (..., C)); an entry > 0.5 marks a
+            relevant label.
+        y_pred: real scores, one per label, same shape.
+
+    Returns:
+        The loss per example, shape (B,) (or (...)).
+
+    Raises:
+        ValueError: if `y_pred` has rank < 2 or `y_true` does not have its shape.
+
+    Example:
+        >>> bpmll_loss([[1.0, 0.0, 1.0]], [[0.9, -0.8, 0.1]])  # mean of e^-1.7, e^-0.9
+
+    Reference: Zhang & Zhou, "Multilabel Neural Networks with Applications to
+    Functional Genomics and Text Categorization", IEEE TKDE 18(10), 2006, eq. (4).
+    """
+    y_true, y_pred = _multilabel_inputs(y_true, y_pred)
+    out_dtype = keras.backend.standardize_dtype(y_pred.dtype)
+    scores = ops.cast(y_pred, "float32") if out_dtype in _LOW_PRECISION else y_pred
+    relevant = ops.greater(ops.cast(y_true, scores.dtype), 0.5)
+    irrelevant = ops.logical_not(relevant)
+    n_relevant = ops.sum(ops.cast(relevant, scores.dtype), axis=-1)
+    n_irrelevant = ops.sum(ops.cast(irrelevant, scores.dtype), axis=-1)
+    one = ops.ones_like(n_relevant)
+    has_pos = ops.greater(n_relevant, 0.5)
+    has_neg = ops.greater(n_irrelevant, 0.5)
+    defined = ops.logical_and(has_pos, has_neg)
+    log_loss = (
+        _masked_logsumexp(scores, irrelevant, has_neg)
+        + _masked_logsumexp(-scores, relevant, has_pos)
+        - ops.log(ops.where(has_pos, n_relevant, one))
+        - ops.log(ops.where(has_neg, n_irrelevant, one))
+    )
+    # Double `where`: the undefined rows never reach the exp, so their gradient is 0.
+    zero = ops.zeros_like(log_loss)
+    loss = ops.where(defined, ops.exp(ops.where(defined, log_loss, zero)), zero)
+    return ops.cast(loss, out_dtype)
+
+
+@_register
+class BPMLLLoss(PerSampleLoss):
+    """BP-MLL ranking loss for multi-label scores; see `bpmll_loss`.
+
+    Takes multi-hot `y_true` (B, C) and real scores `y_pred` (B, C), for example a
+    `Dense(C, activation="tanh")` output as in the paper, or unbounded scores. Examples
+    with no relevant or no irrelevant label contribute 0.
+
+    Args:
+        reduction, name, dtype: as for `keras.losses.Loss`.
+
+    Example:
+        >>> model.compile(optimizer="adam", loss=BPMLLLoss())
+
+    Reference: Zhang & Zhou, IEEE TKDE 18(10), 2006.
+    """
+
+    def __init__(
+        self,
+        *,
+        reduction="sum_over_batch_size",
+        name: str = "bpmll_loss",
+        dtype=None,
+    ):
+        super().__init__(bpmll_loss, name=name, reduction=reduction, dtype=dtype)
