@@ -106,3 +106,14 @@ def bpmll(y_true, scores):
         total = sum(np.exp(-(c[k] - c[j])) for k in relevant for j in irrelevant)
         out[i] = total / (len(relevant) * len(irrelevant))
     return out.reshape(y_true.shape[:-1])
+
+
+def one_error(y_true, scores):
+    """Per example: 1 when the top-scored label (first on ties) is irrelevant, else 0."""
+    y_true = np.asarray(y_true)
+    scores = np.asarray(scores)
+    out = np.zeros(len(scores))
+    for i in range(len(scores)):
+        top = int(np.argmax(scores[i]))  # NumPy takes the first index on ties
+        out[i] = 0.0 if y_true[i, top] > 0.5 else 1.0
+    return out
