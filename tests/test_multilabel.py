@@ -13,7 +13,16 @@ from keras import ops
 
 import _reference as ref
 from _autodiff import autodiff, finite_differences, float64_context
-from kerasloss.losses.multilabel import BPMLLLoss, bpmll_loss
+from kerasloss.losses.multilabel import (
+    BPMLLLoss,
+    LinearThreshold,
+    apply_threshold,
+    best_cut_per_example,
+    bpmll_loss,
+    fit_linear_threshold,
+    linear_threshold,
+)
+from kerasloss.metrics import HammingLoss, LabelRankingLoss
 
 BACKEND = keras.backend.backend()
 B, C = 8, 5
@@ -200,3 +209,119 @@ def test_bad_shapes_are_rejected():
         bpmll_loss(np.zeros(5), np.zeros(5))
     with pytest.raises(ValueError, match="reduction"):
         BPMLLLoss(reduction="average")
+
+
+# ----------------------------------------------------------------- training on a task
+
+
+def _task(n=512, d=16, k=6, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d)).astype(np.float32)
+    y = (x @ rng.normal(size=(d, k)) > 0.5).astype(np.float32)
+    return x, y
+
+
+@pytest.mark.slow
+def test_fit_on_a_small_multilabel_task_lowers_the_ranking_loss():
+    x, y = _task()
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((x.shape[1],)),
+            keras.layers.Dense(32, activation="relu"),
+            keras.layers.Dense(y.shape[1], activation="tanh"),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.01),
+        loss=BPMLLLoss(),
+        metrics=[LabelRankingLoss(), HammingLoss()],
+    )
+    before = model.evaluate(x, y, batch_size=128, verbose=0, return_dict=True)
+    model.fit(x, y, batch_size=64, epochs=8, verbose=0)
+    after = model.evaluate(x, y, batch_size=128, verbose=0, return_dict=True)
+    assert np.isfinite(after["loss"]) and after["loss"] < 0.6 * before["loss"], (before, after)
+    assert after["label_ranking_loss"] < 0.5 * before["label_ranking_loss"], (before, after)
+    assert after["label_ranking_loss"] < 0.1, after
+    # The learned threshold beats predicting no label at all on these labels.
+    scores = model.predict(x, batch_size=256, verbose=0)
+    sets = _np(LinearThreshold.fit(scores, y)(scores))
+    assert np.mean(sets != y) < 0.5 * np.mean(y), (np.mean(sets != y), np.mean(y))
+
+
+# ------------------------------------------------------------------- the thresholds
+
+
+def _threshold_cases(seed=11):
+    rng = np.random.default_rng(seed)
+    for trial in range(6):
+        n, c = 40, 3 + trial
+        scores = rng.normal(size=(n, c))
+        if trial % 2:
+            scores = np.round(scores, 0) / 2  # ties, and midpoints that equal scores
+        y = (rng.uniform(size=(n, c)) < 0.4).astype(np.float32)
+        y[0], y[1] = 0.0, 1.0
+        yield scores, y
+
+
+def test_best_cuts_match_brute_force():
+    for scores, y in _threshold_cases():
+        np.testing.assert_array_equal(best_cut_per_example(scores, y), ref.best_cuts(scores, y))
+    scores = np.array([[0.0, 1.0, 2.0], [0.0, 1.0, 2.0], [5.0, 5.0, 5.0]])
+    y = np.array([[0, 0, 0], [1, 1, 1], [1, 0, 1]])
+    np.testing.assert_allclose(best_cut_per_example(scores, y), [2.1, -0.1, 4.9])
+
+
+def test_fit_linear_threshold_matches_least_squares():
+    for scores, y in _threshold_cases():
+        coefficients, intercept = fit_linear_threshold(scores, y)
+        expected_coefficients, expected_intercept = ref.linear_threshold_fit(scores, y)
+        assert coefficients.shape == (scores.shape[1],) and isinstance(intercept, float)
+        np.testing.assert_allclose(coefficients, expected_coefficients, rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(intercept, expected_intercept, rtol=1e-8, atol=1e-10)
+
+
+def test_apply_threshold_fixed_and_per_example():
+    scores = np.array([[0.3, -0.2, 0.9], [0.0, 0.5, -1.0]], np.float32)
+    np.testing.assert_array_equal(_np(apply_threshold(scores)), [[1, 0, 1], [0, 1, 0]])
+    np.testing.assert_array_equal(_np(apply_threshold(scores, 0.4)), [[0, 0, 1], [0, 1, 0]])
+    per_example = np.array([0.5, -2.0], np.float32)
+    expected = [[0, 0, 1], [1, 1, 1]]
+    np.testing.assert_array_equal(_np(apply_threshold(scores, per_example)), expected)
+    np.testing.assert_array_equal(_np(apply_threshold(scores, per_example[:, None])), expected)
+    w, b = np.array([1.0, -1.0, 0.5]), 0.25
+    np.testing.assert_allclose(
+        _np(linear_threshold(scores, w, b)), scores.astype(np.float64) @ w + b, rtol=1e-6
+    )
+
+
+def test_linear_threshold_layer_round_trips_in_a_saved_model(tmp_path):
+    scores, y = next(_threshold_cases())
+    scores = scores.astype(np.float32)
+    layer = LinearThreshold.fit(scores, y, name="label_sets")
+    coefficients, intercept = ref.linear_threshold_fit(scores, y)
+    expected = (scores > (scores.astype(np.float64) @ coefficients + intercept)[:, None]) * 1.0
+    np.testing.assert_array_equal(_np(layer(scores)), expected)
+    config = layer.get_config()
+    json.dumps(config)
+    parameters = set(inspect.signature(LinearThreshold.__init__).parameters) - {"self", "kwargs"}
+    assert parameters <= set(config)
+    assert keras.saving.get_registered_name(LinearThreshold) == "kerasloss>LinearThreshold"
+    model = keras.Sequential([keras.Input((scores.shape[1],)), layer])
+    model.save(tmp_path / "sets.keras")
+    reloaded = keras.saving.load_model(tmp_path / "sets.keras")
+    np.testing.assert_array_equal(reloaded.predict(scores, verbose=0), expected)
+    assert reloaded.layers[-1].get_config() == config
+
+
+def test_threshold_bad_inputs_are_rejected():
+    with pytest.raises(ValueError, match="y_true"):
+        fit_linear_threshold(np.zeros((4, 3)), np.zeros((4, 2)))
+    with pytest.raises(ValueError, match=r"scores.*\(N, C\)"):
+        fit_linear_threshold(np.zeros(3), np.zeros(3))
+    with pytest.raises(ValueError, match="finite"):
+        best_cut_per_example(np.full((2, 2), np.nan), np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="coefficients"):
+        LinearThreshold(coefficients=[[1.0]])
+    with pytest.raises(ValueError, match="labels"):
+        LinearThreshold(coefficients=[1.0, 2.0])(np.zeros((3, 4), np.float32))
