@@ -41,14 +41,14 @@ def _masked_logsumexp(x, mask, nonempty):
     return ops.where(nonempty, value, ops.zeros_like(value))
 
 
-def _multilabel_inputs(y_true, y_pred, *, pred_name="y_pred"):
+def _multilabel_inputs(y_true, y_pred):
     y_pred = ops.convert_to_tensor(y_pred)
     if not is_float(y_pred.dtype):  # integer scores: compute in the default float type
         y_pred = ops.cast(y_pred, keras.config.floatx())
     y_true = ops.convert_to_tensor(y_true)
     if len(y_pred.shape) < 2:
         raise ValueError(
-            f"`{pred_name}` must have shape (batch_size, C), one score per label; "
+            f"`y_pred` must have shape (batch_size, C), one score per label; "
             f"got shape {tuple(y_pred.shape)}."
         )
     _checks.check_same_shape(y_true, y_pred)
