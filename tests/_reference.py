@@ -83,3 +83,64 @@ def softmax(x):
 def sigmoid(x):
     x = np.asarray(x, np.float64)
     return np.exp(-np.logaddexp(0.0, -x))
+
+
+# Multi-label
+
+
+def bpmll(y_true, scores):
+    """Zhang & Zhou (2006) eq. (4) by a loop over (relevant, irrelevant) label pairs.
+
+    An example with no relevant or no irrelevant label scores 0 (undefined in the paper).
+    """
+    y_true = np.asarray(y_true, np.float64)
+    scores = np.asarray(scores, np.float64)
+    flat_y = y_true.reshape(-1, y_true.shape[-1])
+    flat_c = scores.reshape(-1, scores.shape[-1])
+    out = np.zeros(len(flat_y))
+    for i, (y, c) in enumerate(zip(flat_y, flat_c, strict=True)):
+        relevant = [k for k in range(len(y)) if y[k] > 0.5]
+        irrelevant = [k for k in range(len(y)) if y[k] <= 0.5]
+        if not relevant or not irrelevant:
+            continue
+        total = sum(np.exp(-(c[k] - c[j])) for k in relevant for j in irrelevant)
+        out[i] = total / (len(relevant) * len(irrelevant))
+    return out.reshape(y_true.shape[:-1])
+
+
+def one_error(y_true, scores):
+    """Per example: 1 when the top-scored label (first on ties) is irrelevant, else 0."""
+    y_true = np.asarray(y_true)
+    scores = np.asarray(scores)
+    out = np.zeros(len(scores))
+    for i in range(len(scores)):
+        top = int(np.argmax(scores[i]))  # NumPy takes the first index on ties
+        out[i] = 0.0 if y_true[i, top] > 0.5 else 1.0
+    return out
+
+
+def best_cuts(scores, y_true):
+    """Zhang & Zhou (2006) section 3.3, by brute force: per example, the first of the cuts
+    (lowest - 0.1, midpoints of neighbouring sorted scores, highest + 0.1) with the fewest
+    relevant labels scored <= t plus irrelevant labels scored > t."""
+    scores = np.asarray(scores, np.float64)
+    cuts = []
+    for c, y in zip(scores, np.asarray(y_true), strict=True):
+        s = sorted(c)
+        midpoints = [s[j] + (s[j + 1] - s[j]) / 2 for j in range(len(s) - 1)]
+        candidates = [s[0] - 0.1, *midpoints, s[-1] + 0.1]
+        errors = [
+            sum(
+                1 for k in range(len(c)) if (y[k] > 0.5 and c[k] <= t) or (y[k] <= 0.5 and c[k] > t)
+            )
+            for t in candidates
+        ]
+        cuts.append(candidates[errors.index(min(errors))])
+    return np.array(cuts)
+
+
+def linear_threshold_fit(scores, y_true):
+    """Least squares by the normal equations: t ~ scores . w + b (full column rank assumed)."""
+    design = np.hstack([np.asarray(scores, np.float64), np.ones((len(scores), 1))])
+    solution = np.linalg.solve(design.T @ design, design.T @ best_cuts(scores, y_true))
+    return solution[:-1], solution[-1]
