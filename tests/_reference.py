@@ -97,7 +97,8 @@ def tfa_distances(x, distance):
     if distance == "cosine":
         unit = x / np.sqrt(np.maximum((x * x).sum(-1, keepdims=True), 1e-12))
         return np.maximum(1.0 - unit @ unit.T, 0.0)
-    squared = np.maximum(((x[:, None, :] - x[None, :, :]) ** 2).sum(-1), 0.0)
+    norms = (x * x).sum(-1)
+    squared = np.maximum(norms[:, None] + norms[None, :] - 2.0 * (x @ x.T), 0.0)  # Gram form
     np.fill_diagonal(squared, 0.0)
     return squared if distance == "squared_euclidean" else np.sqrt(squared)
 
@@ -163,7 +164,7 @@ def pml_batch_all(labels, x, margin, distance):
         unit = x / np.linalg.norm(x, axis=-1, keepdims=True)
         d = -(unit @ unit.T)  # s_an - s_ap = (-s_ap) - (-s_an)
     else:
-        squared = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
+        squared = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)  # torch.cdist, then power
         d = squared if distance == "squared_euclidean" else np.sqrt(squared)
     violations = []
     for a in range(len(d)):
