@@ -521,28 +521,52 @@ def _recall_at_1(embeddings, labels):
 
 @pytest.mark.slow
 @each_mining
-def test_fit_on_digits_reaches_recall_at_1(mining):
+def test_compiled_steps_with_a_smaller_last_batch(mining):
+    rng = np.random.default_rng(16)
+    labels = rng.integers(0, 4, 150)
+    x = (np.eye(4, 8)[labels] + rng.normal(scale=0.7, size=(150, 8))).astype(np.float32)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(6)])
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=TripletLoss(mining=mining))
+    # 150 = 2 * 64 + 22: the last batch is smaller, so each compiled step is traced for a
+    # second shape (on TensorFlow, with an unknown batch size).
+    history = model.fit(x, labels, batch_size=64, epochs=2, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    embeddings = model.predict(x, batch_size=150, verbose=0)
+    batches = [slice(0, 64), slice(64, 128), slice(128, 150)]
+    expected = [
+        ref.mined_triplet(labels[b], embeddings[b], 1.0, "euclidean", mining) for b in batches
+    ]
+    # Keras averages the batch losses weighted by batch size.
+    expected = np.average(expected, weights=[64, 64, 22])
+    got = model.evaluate(x, labels, batch_size=64, verbose=0)
+    np.testing.assert_allclose(got, expected, rtol=1e-4)
+
+
+def _digits():
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
     x, y = load_digits(return_X_y=True)
-    x = (x / 16.0).astype(np.float32)
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=0.5, stratify=y, random_state=0
+    return train_test_split(
+        (x / 16.0).astype(np.float32), y, test_size=0.5, stratify=y, random_state=0
     )
+
+
+@pytest.mark.slow
+def test_fit_on_digits_reaches_recall_at_1():
+    x_train, x_test, y_train, y_test = _digits()
     keras.utils.set_random_seed(0)
     model = keras.Sequential(
         [keras.Input((64,)), keras.layers.Dense(64, activation="relu"), keras.layers.Dense(4)]
     )
     untrained = _recall_at_1(model.predict(x_test, verbose=0), y_test)
-    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=TripletLoss(mining=mining))
-    # 898 training examples in batches of 128: the last batch has 2, so a compiled step
-    # also sees a smaller batch.
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=TripletLoss(mining="semi_hard"))
+    # 898 training examples in batches of 128: the last batch of each epoch has 2.
     assert len(x_train) % 128 != 0
     history = model.fit(x_train, y_train, batch_size=128, epochs=30, verbose=0)
     assert np.all(np.isfinite(history.history["loss"]))
     trained = _recall_at_1(model.predict(x_test, verbose=0), y_test)
-    # Measured on held-out digits, 4-D embeddings: untrained about 0.5, trained 0.94-0.96
-    # on every backend.
-    assert trained >= 0.9, (untrained, trained)
-    assert trained > untrained + 0.2
+    # Held-out recall@1 of 4-D embeddings (899 digits): untrained 0.32-0.39, trained
+    # 0.96-0.97 on every backend (raw 64-D pixels: 0.988).
+    assert trained >= 0.92, (untrained, trained)
