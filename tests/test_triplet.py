@@ -53,7 +53,8 @@ def _batch(seed=0, size=12, dim=4, classes=3):
 def _loss(labels, x, **kwargs):
     """The batch loss as a tensor: the per-anchor values' mean (ops.sum, because Keras'
     ops.mean computes float64 in float32 on JAX)."""
-    return ops.sum(triplet_loss(labels, x, **kwargs)) / len(labels)
+    values = triplet_loss(labels, x, **kwargs)
+    return ops.sum(values) / ops.cast(ops.shape(values)[0], values.dtype)
 
 
 def _mean_loss(labels, x, **kwargs):

@@ -31,6 +31,12 @@ def check_mining(mining) -> str:
     return mining
 
 
+def _constant(value, dtype):
+    # Not ops.cast(value, dtype): that rounds a Python float to float32 first (0.3 would
+    # become 0.30000001 in a float64 computation).
+    return ops.convert_to_tensor(value, dtype=dtype)
+
+
 def _float_tensor(x):
     x = ops.convert_to_tensor(x)
     if not is_float(x.dtype):  # integer embeddings: compute in the default float type
@@ -94,7 +100,7 @@ def triplet_margin_loss(anchor, positive, negative, *, margin=0.1, distance="cos
     gap = _geometry.row_distance(anchor, positive, distance) - _geometry.row_distance(
         anchor, negative, distance
     )
-    loss = ops.maximum(ops.cast(margin, work) + gap, ops.cast(0, work))
+    loss = ops.maximum(_constant(margin, work) + gap, ops.cast(0, work))
     return ops.cast(loss, dtype)
 
 
@@ -115,7 +121,7 @@ def batch_hard(distances, positive, negative, *, margin, soft=False):
     if soft:
         return ops.softplus(gap)  # log1p(exp(gap)) without overflow
     zero = ops.cast(0, distances.dtype)
-    return ops.maximum(gap + ops.cast(margin, distances.dtype), zero)
+    return ops.maximum(gap + _constant(margin, distances.dtype), zero)
 
 
 def _per_anchor_share(totals, count, distances):
@@ -151,7 +157,7 @@ def semi_hard(distances, positive, negative, *, margin):
     chosen = ops.where(has_farther, farther, farthest)
     mask = ops.cast(positive, dtype)
     pair_loss = ops.maximum(
-        (ops.cast(margin, dtype) + (distances - chosen)) * mask, ops.cast(0, dtype)
+        (_constant(margin, dtype) + (distances - chosen)) * mask, ops.cast(0, dtype)
     )
     return _per_anchor_share(ops.sum(pair_loss, axis=1), ops.sum(mask), distances)
 
@@ -168,7 +174,7 @@ def batch_all(distances, positive, negative, *, margin):
     dtype = distances.dtype
     size = ops.shape(distances)[0]
     keys, values, _ = _geometry.sorted_by_mask(distances, negative)
-    m = ops.cast(margin, dtype)
+    m = _constant(margin, dtype)
     zero = ops.cast(0, dtype)
     # The test is (d_ap - d_an) + margin > 0 evaluated as written, as the reference does:
     # rearranged (d_an < d_ap + margin) it would count exact ties differently.
