@@ -255,7 +255,10 @@ def triplet_loss(
     `triplet_semihard_loss`, with "L2", "squared-L2" and "angular" as "euclidean",
     "squared_euclidean" and "cosine"; "batch_all" is pytorch-metric-learning's
     `TripletMarginLoss` with `AvgNonZeroReducer` and no miner. Memory is O(B^2) in all
-    three modes.
+    three modes. One known difference: "cosine" treats embeddings of norm below 1e-12
+    as zero vectors, TensorFlow Addons below 1e-6; only such near-zero embeddings
+    differ. With soft=True, TensorFlow Addons' log1p(exp(gap)) overflows to inf past
+    gap = 88 in float32, this stays finite.
 
     The loss is a property of the batch. This returns it as one value per anchor whose
     mean is the loss, so `keras.losses.Loss`'s default reduction gives the loss itself:
