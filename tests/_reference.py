@@ -144,3 +144,135 @@ def linear_threshold_fit(scores, y_true):
     design = np.hstack([np.asarray(scores, np.float64), np.ones((len(scores), 1))])
     solution = np.linalg.solve(design.T @ design, design.T @ best_cuts(scores, y_true))
     return solution[:-1], solution[-1]
+
+# Metric learning: triplets
+# TensorFlow Addons' definitions (tfa.losses.triplet_hard_loss, triplet_semihard_loss and
+# metric_learning.pairwise_distance / angular_distance) and pytorch-metric-learning's
+# TripletMarginLoss + AvgNonZeroReducer, restated as plain loops over triplets.
+
+
+def tfa_distances(x, distance):
+    """TFA's pairwise matrix: "L2"/"squared-L2" with a zero diagonal, "angular" without."""
+    x = np.asarray(x, np.float64)
+    if distance == "cosine":
+        unit = x / np.sqrt(np.maximum((x * x).sum(-1, keepdims=True), 1e-12))
+        return np.maximum(1.0 - unit @ unit.T, 0.0)
+    norms = (x * x).sum(-1)
+    squared = np.maximum(norms[:, None] + norms[None, :] - 2.0 * (x @ x.T), 0.0)  # Gram form
+    np.fill_diagonal(squared, 0.0)
+    return squared if distance == "squared_euclidean" else np.sqrt(squared)
+
+
+def row_distance(a, b, distance):
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if distance == "cosine":
+        return 1.0 - (a * b).sum(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
+    squared = ((a - b) ** 2).sum(-1)
+    return squared if distance == "squared_euclidean" else np.sqrt(squared)
+
+
+def triplet_margin(anchor, positive, negative, margin, distance):
+    gap = row_distance(anchor, positive, distance) - row_distance(anchor, negative, distance)
+    return np.maximum(margin + gap, 0.0)
+
+
+def _groups(labels, a):
+    labels = np.asarray(labels).reshape(-1)
+    positives = [p for p in range(len(labels)) if labels[p] == labels[a] and p != a]
+    negatives = [n for n in range(len(labels)) if labels[n] != labels[a]]
+    return positives, negatives
+
+
+def tfa_hard(labels, x, margin, distance, soft=False):
+    """Mean over all anchors; no positive: the row minimum, no negative: the row maximum."""
+    d = tfa_distances(x, distance)
+    terms = []
+    for a in range(len(d)):
+        positives, negatives = _groups(labels, a)
+        hardest_positive = max(d[a, p] for p in positives) if positives else d[a].min()
+        hardest_negative = min(d[a, n] for n in negatives) if negatives else d[a].max()
+        gap = hardest_positive - hardest_negative
+        terms.append(np.logaddexp(0.0, gap) if soft else max(gap + margin, 0.0))
+    return float(np.mean(terms))
+
+
+def tfa_semihard(labels, x, margin, distance):
+    """Mean over ordered same-label pairs; NaN (TFA's 0/0) when there is none."""
+    d = tfa_distances(x, distance)
+    total, pairs = 0.0, 0
+    for a in range(len(d)):
+        positives, negatives = _groups(labels, a)
+        for p in positives:
+            farther = [d[a, n] for n in negatives if d[a, n] > d[a, p]]
+            if farther:
+                chosen = min(farther)
+            elif negatives:
+                chosen = max(d[a, n] for n in negatives)
+            else:
+                chosen = d[a].min()
+            total += max(margin + d[a, p] - chosen, 0.0)
+            pairs += 1
+    return total / pairs if pairs else float("nan")
+
+
+def pml_batch_all(labels, x, margin, distance):
+    """Every (a, p, n), hinge on d_ap - d_an + margin (similarities: s_an - s_ap + margin),
+    mean over the strictly positive ones, 0 if none. Embeddings are not normalised
+    (LpDistance(normalize_embeddings=False)); cosine uses CosineSimilarity."""
+    x = np.asarray(x, np.float64)
+    if distance == "cosine":
+        unit = x / np.linalg.norm(x, axis=-1, keepdims=True)
+        d = -(unit @ unit.T)  # s_an - s_ap = (-s_ap) - (-s_an)
+    else:
+        squared = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)  # torch.cdist, then power
+        d = squared if distance == "squared_euclidean" else np.sqrt(squared)
+    violations = []
+    for a in range(len(d)):
+        positives, negatives = _groups(labels, a)
+        for p in positives:
+            for n in negatives:
+                value = d[a, p] - d[a, n] + margin
+                if value > 0:
+                    violations.append(value)
+    return float(np.mean(violations)) if violations else 0.0
+
+
+def mined_triplet(labels, x, margin, distance, mining, soft=False):
+    """The mined loss as the issue defines it: TFA's semi-hard NaN replaced by 0."""
+    if mining == "batch_hard":
+        return tfa_hard(labels, x, margin, distance, soft)
+    if mining == "semi_hard":
+        value = tfa_semihard(labels, x, margin, distance)
+        return 0.0 if np.isnan(value) else value
+    return pml_batch_all(labels, x, margin, distance)
+
+
+def mined_triplet_large(labels, x, margin, distance, mining):
+    """The same definitions, one anchor at a time with NumPy arrays, for B in the thousands."""
+    labels = np.asarray(labels).reshape(-1)
+    x = np.asarray(x, np.float64)
+    if mining == "batch_all" and distance == "cosine":
+        unit = x / np.linalg.norm(x, axis=-1, keepdims=True)
+        d = -(unit @ unit.T)
+    else:
+        d = tfa_distances(x, distance)
+    terms, violations, pairs = [], [], 0
+    for a in range(len(labels)):
+        same = labels == labels[a]
+        positive = same.copy()
+        positive[a] = False
+        dp, dn = d[a, positive], d[a, ~same]
+        if mining == "batch_hard":
+            terms.append(max(dp.max() - dn.min() + margin, 0.0))
+        elif mining == "semi_hard":
+            farther = np.where(dn[None, :] > dp[:, None], dn[None, :], np.inf).min(axis=1)
+            chosen = np.where(np.isfinite(farther), farther, dn.max())
+            terms.extend(np.maximum(margin + dp - chosen, 0.0))
+            pairs += len(dp)
+        else:
+            value = dp[:, None] - dn[None, :] + margin
+            violations.append(value[value > 0])
+    if mining == "batch_all":
+        violations = np.concatenate(violations)
+        return float(violations.mean()) if violations.size else 0.0
+    return float(np.sum(terms) / (pairs if mining == "semi_hard" else len(terms)))

@@ -83,3 +83,47 @@ def test_unknown_distance_is_rejected_by_name():
 def test_sixteen_bit_inputs_compute_in_float32(dtype):
     assert _geometry.working_dtype(dtype) == "float32"
     assert _geometry.working_dtype("float64") == "float64"
+
+
+# ------------------------------------------------------------------ masks and mining pieces
+
+
+def test_label_masks_exclude_the_anchor_from_its_positives():
+    positive, negative = _geometry.label_masks(np.array([3, 1, 3, 3]))
+    np.testing.assert_array_equal(
+        _np(positive),
+        [[0, 0, 1, 1], [0, 0, 0, 0], [1, 0, 0, 1], [1, 0, 1, 0]],
+    )
+    np.testing.assert_array_equal(
+        _np(negative),
+        [[0, 1, 0, 0], [1, 0, 1, 1], [0, 1, 0, 0], [0, 1, 0, 0]],
+    )
+
+
+def test_masked_max_and_min_fall_back_to_the_row_extremes():
+    x = np.array([[4.0, -1.0, 2.0], [0.5, 3.0, -2.0]])
+    mask = np.array([[0, 1, 1], [0, 0, 0]], bool)
+    np.testing.assert_allclose(_np(_geometry.masked_max(x, mask)), [2.0, -2.0])
+    np.testing.assert_allclose(_np(_geometry.masked_min(x, mask)), [-1.0, 3.0])
+    grad = autodiff(lambda v: keras.ops.sum(_geometry.masked_max(v, mask)), x)
+    np.testing.assert_allclose(grad, [[0, 0, 1], [0, 0, 1]])
+
+
+def test_sorted_by_mask_puts_masked_entries_first_in_order():
+    x = np.array([[5.0, 1.0, 3.0, 2.0], [0.0, 9.0, 8.0, 7.0]])
+    mask = np.array([[1, 0, 1, 1], [0, 0, 0, 0]], bool)
+    keys, values, counts = _geometry.sorted_by_mask(x, mask)
+    np.testing.assert_array_equal(_np(keys)[0], [2.0, 3.0, 5.0, np.inf])
+    np.testing.assert_array_equal(_np(values)[0, :3], [2.0, 3.0, 5.0])
+    np.testing.assert_array_equal(_np(keys)[1], [np.inf] * 4)
+    np.testing.assert_array_equal(_np(counts), [3, 0])
+
+
+@pytest.mark.parametrize("width", [1, 2, 7, 16])
+def test_prefix_length_is_a_row_wise_searchsorted(width):
+    rng = np.random.default_rng(width)
+    rows = np.sort(rng.integers(0, 5, size=(6, width)).astype(np.float32), axis=1)
+    queries = rng.integers(-1, 6, size=(6, 9)).astype(np.float32)
+    got = _np(_geometry.prefix_length(rows, queries, lambda v, q: keras.ops.less_equal(v, q)))
+    expected = [np.searchsorted(r, q, side="right") for r, q in zip(rows, queries, strict=True)]
+    np.testing.assert_array_equal(got, expected)

@@ -9,6 +9,8 @@ values loses most of its digits.
 
 from __future__ import annotations
 
+import math
+
 import keras
 from keras import ops
 
@@ -94,3 +96,84 @@ def pairwise_distances(x, distance):
         return ops.maximum(1 - ops.matmul(unit, ops.transpose(unit)), 0)
     squared = pairwise_squared_euclidean(x)
     return squared if distance == "squared_euclidean" else safe_sqrt(squared)
+
+
+# ------------------------------------------------------------------ label masks and mining
+
+
+def label_masks(labels):
+    """Positive and negative masks (B, B), bool, from labels of shape (B,).
+
+    `positive[a, p]`: same label and p != a (an anchor is not its own positive).
+    `negative[a, n]`: a different label. Labels are compared exactly, so integer ids
+    that arrive as floats still match.
+    """
+    labels = ops.convert_to_tensor(labels)
+    same = ops.equal(labels[:, None], labels[None, :])
+    index = ops.arange(ops.shape(labels)[0])
+    not_self = ops.not_equal(index[:, None], index[None, :])
+    return ops.logical_and(same, not_self), ops.logical_not(same)
+
+
+def masked_max(x, mask, axis=-1):
+    """max of x over `mask` along `axis`; the minimum of the whole row where `mask` is empty.
+
+    Written as max((x - m) * mask) + m with m the row minimum: no -inf fill, and every
+    entry has a finite gradient (TensorFlow Addons' `masked_maximum` is the same
+    expression, which keeps its fallback).
+    """
+    x = ops.convert_to_tensor(x)
+    mask = ops.cast(mask, x.dtype)
+    low = ops.min(x, axis=axis, keepdims=True)
+    return ops.squeeze(ops.max((x - low) * mask, axis=axis, keepdims=True) + low, axis)
+
+
+def masked_min(x, mask, axis=-1):
+    """min of x over `mask` along `axis`; the maximum of the whole row where `mask` is empty."""
+    x = ops.convert_to_tensor(x)
+    mask = ops.cast(mask, x.dtype)
+    high = ops.max(x, axis=axis, keepdims=True)
+    return ops.squeeze(ops.min((x - high) * mask, axis=axis, keepdims=True) + high, axis)
+
+
+def sorted_by_mask(x, mask):
+    """Each row's masked entries in ascending order, first, with O(B^2) memory.
+
+    Returns `(keys, values, counts)`: `keys` holds the masked entries of each row in
+    ascending order followed by +inf, without gradient; `values` is x gathered in the
+    same order, with gradient; `counts[a]` is the number of masked entries of row a.
+    """
+    x = ops.convert_to_tensor(x)
+    keys = ops.stop_gradient(ops.where(mask, x, ops.full_like(x, float("inf"))))
+    order = ops.argsort(keys, axis=-1)
+    counts = ops.sum(ops.cast(mask, "int32"), axis=-1)
+    return (
+        ops.take_along_axis(keys, order, axis=-1),
+        ops.take_along_axis(x, order, axis=-1),
+        counts,
+    )
+
+
+def prefix_length(sorted_rows, queries, predicate):
+    """For each query q[a, j], the length of the prefix of row a where predicate(v, q) holds.
+
+    `predicate(v, q)` must hold on a prefix of each row of `sorted_rows` (B, M) (true,
+    then false); `queries` is (B, Q). A batched binary search made of gathers, because
+    `keras.ops.searchsorted` takes 1-D sequences only: O(B * (M + Q)) memory and
+    ceil(log2(M + 1)) steps, or 31 steps (enough for any int32 length) when M is not
+    known while tracing. Returns int32 counts, without gradient.
+    """
+    width = sorted_rows.shape[-1]
+    steps = max(1, math.ceil(math.log2(width + 1))) if width is not None else 31
+    size = ops.shape(sorted_rows)[-1]
+    low = ops.zeros_like(queries, dtype="int32")
+    high = low + ops.cast(size, "int32")
+    last = ops.cast(size, "int32") - 1
+    for _ in range(steps):
+        middle = (low + high) // 2
+        value = ops.take_along_axis(sorted_rows, ops.minimum(middle, last), axis=-1)
+        active = ops.less(low, high)
+        holds = predicate(value, queries)
+        low = ops.where(ops.logical_and(active, holds), middle + 1, low)
+        high = ops.where(ops.logical_and(active, ops.logical_not(holds)), middle, high)
+    return low

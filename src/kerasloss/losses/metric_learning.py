@@ -1,0 +1,374 @@
+"""Metric-learning losses: triplet losses on explicit triplets and on mined batches.
+
+`triplet_margin_loss` scores triplets the model builds itself (question, right
+answer, wrong answer); `triplet_loss` and `TripletLoss` mine the triplets from a batch
+of labelled embeddings. Every mining strategy is one small function of a distance
+matrix and two label masks, and every one of them keeps memory O(B^2) in the batch
+size B.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from kerasloss import _checks, _geometry
+from kerasloss._numerics import is_float
+from kerasloss.losses._base import PerSampleLoss
+
+_register = keras.saving.register_keras_serializable(package="kerasloss")
+
+MINING = ("batch_hard", "semi_hard", "batch_all")
+
+
+def check_margin(margin) -> float:
+    return _checks.check_real("margin", margin, low=0.0)
+
+
+def check_mining(mining) -> str:
+    if mining not in MINING:
+        raise ValueError(f"`mining` must be one of {MINING}; got {mining!r}.")
+    return mining
+
+
+def _constant(value, dtype):
+    # Not ops.cast(value, dtype): that rounds a Python float to float32 first (0.3 would
+    # become 0.30000001 in a float64 computation).
+    return ops.convert_to_tensor(value, dtype=dtype)
+
+
+def _float_tensor(x):
+    x = ops.convert_to_tensor(x)
+    if not is_float(x.dtype):  # integer embeddings: compute in the default float type
+        x = ops.cast(x, keras.config.floatx())
+    return x
+
+
+# ------------------------------------------------------------------ explicit triplets
+
+
+@_register
+def triplet_margin_loss(anchor, positive, negative, *, margin=0.1, distance="cosine"):
+    """Triplet margin loss on explicit (anchor, positive, negative) triplets.
+
+    Formula:
+
+    ```python
+    loss = max(0, margin + d(anchor, positive) - d(anchor, negative))
+    ```
+
+    With `distance="cosine"` (d = 1 - cosine similarity) this is
+    `max(0, margin + cos(anchor, negative) - cos(anchor, positive))`.
+
+    Args:
+        anchor: embeddings, shape (B, D).
+        positive: embeddings that belong with the anchors, shape (B, D).
+        negative: embeddings that do not, shape (B, D).
+        margin: how much closer the positive must be, >= 0.
+        distance: "cosine" (1 - cosine similarity), "euclidean" or "squared_euclidean".
+
+    Returns:
+        The loss per triplet, shape (B,), in the anchor's dtype (16-bit inputs are
+        computed in float32 and cast back).
+
+    Raises:
+        ValueError: if `margin` is negative or not finite, `distance` is unknown, or
+            the three inputs do not share one (B, D) shape.
+
+    Example:
+        >>> a, p, n = [[1.0, 0.0]], [[1.0, 0.1]], [[0.0, 1.0]]
+        >>> triplet_margin_loss(a, p, n, margin=0.1)  # [0.0]: the positive is far closer
+
+    Reference: Schroff et al., "FaceNet: A Unified Embedding for Face Recognition and
+    Clustering", CVPR 2015 (the margin form); Feng et al., "Applying Deep Learning to
+    Answer Selection: A Study and an Open Task", ASRU 2015 (cosine, question/answer).
+    """
+    margin = check_margin(margin)
+    distance = _geometry.check_distance(distance)
+    anchor = _float_tensor(anchor)
+    positive = ops.convert_to_tensor(positive, dtype=anchor.dtype)
+    negative = ops.convert_to_tensor(negative, dtype=anchor.dtype)
+    if len(anchor.shape) != 2:
+        raise ValueError(
+            f"`anchor` must have shape (batch_size, D); got shape {tuple(anchor.shape)}."
+        )
+    for name, tensor in (("positive", positive), ("negative", negative)):
+        _checks.check_same_shape(tensor, anchor, hint=f" (`{name}` vs `anchor`)")
+    dtype = anchor.dtype
+    work = _geometry.working_dtype(dtype)
+    anchor, positive, negative = (ops.cast(t, work) for t in (anchor, positive, negative))
+    gap = _geometry.row_distance(anchor, positive, distance) - _geometry.row_distance(
+        anchor, negative, distance
+    )
+    loss = ops.maximum(_constant(margin, work) + gap, ops.cast(0, work))
+    return ops.cast(loss, dtype)
+
+
+# ------------------------------------------------------------------ mining strategies
+# Each takes a distance matrix D (B, B), row = anchor, and the masks of
+# `_geometry.label_masks`, and returns one value per anchor whose mean is the loss.
+
+
+def batch_hard(distances, positive, negative, *, margin, soft=False):
+    """Hardest positive and hardest negative per anchor (TensorFlow Addons' TripletHardLoss).
+
+    loss_a = max(max_p D[a, p] - min_n D[a, n] + margin, 0), or with `soft`,
+    softplus(max_p D[a, p] - min_n D[a, n]) with no margin. Without positives the
+    hardest positive is the row minimum, without negatives the hardest negative is the
+    row maximum, as in TensorFlow Addons; every anchor counts in the mean.
+    """
+    gap = _geometry.masked_max(distances, positive) - _geometry.masked_min(distances, negative)
+    if soft:
+        return ops.softplus(gap)  # log1p(exp(gap)) without overflow
+    zero = ops.cast(0, distances.dtype)
+    return ops.maximum(gap + _constant(margin, distances.dtype), zero)
+
+
+def _per_anchor_share(totals, count, distances):
+    """totals_a * B / count: values whose mean is sum(totals) / count; zeros if count = 0."""
+    dtype = distances.dtype
+    batch = ops.cast(ops.shape(distances)[0], dtype)
+    count = ops.cast(count, dtype)
+    scale = ops.where(count > 0, batch / ops.maximum(count, ops.cast(1, dtype)), 0)
+    return totals * ops.cast(scale, dtype)
+
+
+def semi_hard(distances, positive, negative, *, margin):
+    """Semi-hard negatives per (anchor, positive) pair (TensorFlow Addons' TripletSemiHardLoss).
+
+    For every pair (a, p) the negative is the closest one farther than p,
+    min{D[a, n] : D[a, n] > D[a, p]}, or, if there is none, the farthest negative
+    (the row minimum if a has no negatives). The loss is the mean over all pairs of
+    max(margin + D[a, p] - D[a, n], 0); 0 with zero gradient when there is no pair.
+    Memory O(B^2): each row's negatives are sorted once and searched for all pairs.
+    """
+    dtype = distances.dtype
+    size = ops.shape(distances)[0]
+    keys, values, num_negatives = _geometry.sorted_by_mask(distances, negative)
+    not_farther = _geometry.prefix_length(
+        keys, ops.stop_gradient(distances), lambda value, query: ops.less_equal(value, query)
+    )
+    has_farther = ops.less(not_farther, num_negatives[:, None])
+    farther = ops.take_along_axis(values, ops.minimum(not_farther, size - 1), axis=1)
+    # (v - max) + max is TensorFlow Addons' masked-minimum rounding, kept for exactness.
+    row_max = ops.max(distances, axis=1, keepdims=True)
+    farther = (farther - row_max) + row_max
+    farthest = _geometry.masked_max(distances, negative)[:, None]
+    chosen = ops.where(has_farther, farther, farthest)
+    mask = ops.cast(positive, dtype)
+    pair_loss = ops.maximum(
+        (_constant(margin, dtype) + (distances - chosen)) * mask, ops.cast(0, dtype)
+    )
+    return _per_anchor_share(ops.sum(pair_loss, axis=1), ops.sum(mask), distances)
+
+
+def batch_all(distances, positive, negative, *, margin):
+    """Mean over every triplet with a positive loss (Hermans et al.'s "batch all", BA≠0).
+
+    Over all (a, p, n) with p a positive and n a negative of a, the mean of
+    (D[a, p] - D[a, n]) + margin over the triplets where it is > 0; 0 with zero
+    gradient when there is none (pytorch-metric-learning's TripletMarginLoss with
+    AvgNonZeroReducer). Memory O(B^2): the violating negatives of a pair (a, p) are a
+    prefix of a's sorted negatives, so only prefix lengths are counted.
+    """
+    dtype = distances.dtype
+    size = ops.shape(distances)[0]
+    keys, values, _ = _geometry.sorted_by_mask(distances, negative)
+    m = _constant(margin, dtype)
+    zero = ops.cast(0, dtype)
+    # The test is (d_ap - d_an) + margin > 0 evaluated as written, as the reference does:
+    # rearranged (d_an < d_ap + margin) it would count exact ties differently.
+    violated = _geometry.prefix_length(
+        keys, ops.stop_gradient(distances), lambda value, query: (query - value) + m > zero
+    )
+    violated = ops.where(positive, violated, ops.zeros_like(violated))
+    # uses[a, k] = #{p : violated[a, p] > k}, how many pairs the k-th closest negative
+    # of a violates; an integer search, because keras.ops.cumsum computes float64 in
+    # float32 on some backends.
+    index = ops.broadcast_to(ops.arange(size, dtype="int32")[None, :], ops.shape(violated))
+    uses = size - _geometry.prefix_length(
+        ops.sort(violated, axis=1), index, lambda value, query: ops.less_equal(value, query)
+    )
+    count = ops.cast(violated, dtype)
+    totals = ops.sum(count * (distances + m), axis=1) - ops.sum(
+        ops.cast(uses, dtype) * values, axis=1
+    )
+    return _per_anchor_share(totals, ops.sum(count), distances)
+
+
+_MINERS = {"batch_hard": batch_hard, "semi_hard": semi_hard, "batch_all": batch_all}
+
+
+# ------------------------------------------------------------------ mined triplet loss
+
+
+def _labels_and_embeddings(y_true, y_pred):
+    y_pred = _float_tensor(y_pred)
+    labels = ops.convert_to_tensor(y_true)
+    if len(y_pred.shape) != 2:
+        raise ValueError(
+            f"`y_pred` must hold embeddings of shape (batch_size, D); got shape "
+            f"{tuple(y_pred.shape)}."
+        )
+    shape = tuple(labels.shape)
+    if not (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
+        raise ValueError(
+            f"`y_true` must hold one integer label per embedding, shape (batch_size,) or "
+            f"(batch_size, 1); got shape {shape}."
+        )
+    if shape[0] is not None and y_pred.shape[0] is not None and shape[0] != y_pred.shape[0]:
+        raise ValueError(
+            f"`y_true` has {shape[0]} labels for {y_pred.shape[0]} embeddings in `y_pred`."
+        )
+    return ops.reshape(labels, (-1,)), y_pred
+
+
+def _mining_distances(embeddings, distance, mining):
+    if distance == "cosine" and mining == "batch_all":
+        # -cos(a, b) orders and differences exactly as 1 - cos(a, b) does, and with it the
+        # test (-cos_ap + cos_an) + margin > 0 is the reference's own, bit for bit.
+        unit = _geometry.l2_normalize(embeddings)
+        return -ops.matmul(unit, ops.transpose(unit))
+    return _geometry.pairwise_distances(embeddings, distance)
+
+
+@_register
+def triplet_loss(
+    y_true, y_pred, *, margin=1.0, distance="euclidean", mining="batch_hard", soft=False
+):
+    """Triplet loss with triplets mined from a batch of labelled embeddings.
+
+    Formula, with D the (B, B) distance matrix of the batch:
+
+    ```python
+    # batch_hard: every anchor, its hardest positive and hardest negative
+    loss = mean_a max(max_p D[a, p] - min_n D[a, n] + margin, 0)
+    # batch_hard, soft=True (margin unused)
+    loss = mean_a log(1 + exp(max_p D[a, p] - min_n D[a, n]))
+    # semi_hard: every (a, p) pair with the closest negative farther than p
+    loss = mean_(a, p) max(D[a, p] - min{D[a, n] > D[a, p]} + margin, 0)
+    # batch_all: every (a, p, n) triplet that violates the margin
+    loss = mean over {l > 0} of l = D[a, p] - D[a, n] + margin
+    ```
+
+    "batch_hard" and "semi_hard" are TensorFlow Addons' `triplet_hard_loss` and
+    `triplet_semihard_loss`, with "L2", "squared-L2" and "angular" as "euclidean",
+    "squared_euclidean" and "cosine"; "batch_all" is pytorch-metric-learning's
+    `TripletMarginLoss` with `AvgNonZeroReducer` and no miner. Memory is O(B^2) in all
+    three modes. One known difference: "cosine" treats embeddings of norm below 1e-12
+    as zero vectors, TensorFlow Addons below 1e-6; only such near-zero embeddings
+    differ. With soft=True, TensorFlow Addons' log1p(exp(gap)) overflows to inf past
+    gap = 88 in float32, this stays finite.
+
+    The loss is a property of the batch. This returns it as one value per anchor whose
+    mean is the loss, so `keras.losses.Loss`'s default reduction gives the loss itself:
+    "batch_hard" returns each anchor's term; "semi_hard" and "batch_all" return
+    B * (anchor's share of the sum) / (number of pairs or violating triplets).
+
+    Degenerate batches give finite values and finite gradients:
+
+    - one class only: "batch_hard" gives `margin` (soft: log 2), as TensorFlow Addons;
+      "semi_hard" gives margin + mean D[a, p]; "batch_all" gives 0.
+    - all labels distinct: "batch_hard" gives TensorFlow Addons' fallback,
+      mean_a max(margin - min_n D[a, n], 0) (soft: softplus(-min_n D[a, n]));
+      "semi_hard" gives 0 with zero gradient, where TensorFlow Addons gives NaN (0/0);
+      "batch_all" gives 0.
+
+    Args:
+        y_true: integer labels, shape (B,) or (B, 1). Labels are compared exactly, as
+            integers or as the floats Keras may convert them to.
+        y_pred: embeddings, shape (B, D).
+        margin: >= 0. Unused with `soft=True`.
+        distance: "euclidean", "squared_euclidean" or "cosine" (1 - cosine similarity).
+        mining: "batch_hard", "semi_hard" or "batch_all".
+        soft: softplus instead of the hinge; "batch_hard" only.
+
+    Returns:
+        Per-anchor values, shape (B,), whose mean is the loss, in `y_pred`'s dtype
+        (16-bit embeddings are computed in float32 and cast back).
+
+    Raises:
+        ValueError: if `margin`, `distance` or `mining` is invalid, `soft=True` with a
+            mining other than "batch_hard", or `y_true` is not (B,) or (B, 1).
+
+    Example:
+        >>> labels = [0, 0, 1, 1]
+        >>> embeddings = [[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [3.0, 1.0]]
+        >>> keras.ops.mean(triplet_loss(labels, embeddings, margin=1.0))  # 0: well apart
+
+    Reference: Hermans, Beyer and Leibe, "In Defense of the Triplet Loss for Person
+    Re-Identification", arXiv:1703.07737, 2017 (batch hard, batch all); Schroff et al.,
+    "FaceNet", CVPR 2015 (semi-hard).
+    """
+    margin = check_margin(margin)
+    distance = _geometry.check_distance(distance)
+    mining = check_mining(mining)
+    soft = _checks.check_bool("soft", soft)
+    if soft and mining != "batch_hard":
+        raise ValueError(f'`soft=True` needs `mining="batch_hard"`; got mining={mining!r}.')
+    labels, y_pred = _labels_and_embeddings(y_true, y_pred)
+    dtype = y_pred.dtype
+    embeddings = ops.cast(y_pred, _geometry.working_dtype(dtype))
+    distances = _mining_distances(embeddings, distance, mining)
+    positive, negative = _geometry.label_masks(labels)
+    extra = {"soft": soft} if mining == "batch_hard" else {}
+    values = _MINERS[mining](distances, positive, negative, margin=margin, **extra)
+    return ops.cast(values, dtype)
+
+
+@_register
+class TripletLoss(PerSampleLoss):
+    """Triplet loss mined from each batch of labelled embeddings; see `triplet_loss`.
+
+    `y_true` holds integer labels (B,) or (B, 1), `y_pred` embeddings (B, D). With the
+    default reduction ("sum_over_batch_size") the value is TensorFlow Addons' (batch_hard,
+    semi_hard) or pytorch-metric-learning's (batch_all) loss of the batch. `sample_weight`
+    weights each anchor's share: weights w give sum_a w_a v_a / B, so ones change
+    nothing and zeros remove an anchor's terms (it still serves as a positive or
+    negative of the others). `reduction=None` returns the per-anchor shares.
+
+    Mining sees only the batch: each batch needs several examples of a class for
+    positives to exist, so shuffle with batches of a few dozen examples or more.
+
+    Args:
+        margin: >= 0. Unused with `soft=True`.
+        distance: "euclidean", "squared_euclidean" or "cosine" (1 - cosine similarity).
+        mining: "batch_hard", "semi_hard" or "batch_all".
+        soft: softplus instead of the hinge; "batch_hard" only.
+        reduction, name, dtype: as for `keras.losses.Loss`. Labels are converted to the
+            loss's dtype by Keras: with a 16-bit dtype keep label ids below 2048.
+
+    Raises:
+        ValueError: if `margin` is negative, `distance` or `mining` is unknown, or
+            `soft=True` with a mining other than "batch_hard".
+
+    Example:
+        >>> model.compile(optimizer="adam", loss=TripletLoss(mining="semi_hard"))
+        >>> model.fit(images, integer_labels, batch_size=128)
+    """
+
+    def __init__(
+        self,
+        *,
+        margin: float = 1.0,
+        distance: str = "euclidean",
+        mining: str = "batch_hard",
+        soft: bool = False,
+        reduction="sum_over_batch_size",
+        name: str = "triplet_loss",
+        dtype=None,
+    ):
+        mining = check_mining(mining)
+        soft = _checks.check_bool("soft", soft)
+        if soft and mining != "batch_hard":
+            raise ValueError(f'`soft=True` needs `mining="batch_hard"`; got mining={mining!r}.')
+        super().__init__(
+            triplet_loss,
+            name=name,
+            reduction=reduction,
+            dtype=dtype,
+            margin=check_margin(margin),
+            distance=_geometry.check_distance(distance),
+            mining=mining,
+            soft=soft,
+        )
