@@ -420,3 +420,60 @@ def test_saved_model_reloads_in_a_fresh_process(tmp_path):
     assert reloaded["config"] == json.loads(json.dumps(layer.get_config()))
     for key, value in expected.items():
         np.testing.assert_allclose(reloaded["results"][key], value, rtol=1e-5, err_msg=key)
+
+
+# ------------------------------------------------------------------ digits
+
+
+def _digits_fit(weight, alpha, x_train, y_train, x_test, y_test):
+    """Trains a small classifier with a CenterLoss on its embedding; returns the
+    test embeddings' intra/inter-class distance ratio and the test accuracy."""
+    keras.utils.set_random_seed(0)  # the same initial weights for every run
+    x_in, y_in = keras.Input((64,)), keras.Input((), dtype="int32")
+    hidden = keras.layers.Dense(64, activation="relu")(x_in)
+    embedding = keras.layers.Dense(8, name="embedding")(hidden)
+    layer = CenterLoss(10, loss_weight=weight, alpha=alpha, return_center_loss=True, name="center")
+    # A side branch: the classifier reads the embedding itself, so it needs no labels.
+    _, center = layer([embedding, y_in])
+    logits = keras.layers.Dense(10, name="logits")(embedding)
+    model = keras.Model([x_in, y_in], {"logits": logits, "center": center})
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.003),
+        loss={"logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True)},
+        metrics={"center": OutputMean()},
+        **COMPILED,
+    )
+    model.fit(
+        [x_train, y_train],
+        {"logits": y_train, "center": y_train},
+        batch_size=64,
+        epochs=10,
+        verbose=0,
+    )
+    embeddings = keras.Model(x_in, embedding).predict(x_test, verbose=0)
+    predicted = keras.Model(x_in, logits).predict(x_test, verbose=0)
+    accuracy = float(np.mean(np.argmax(predicted, axis=1) == y_test))
+    return ref.intra_inter_ratio(embeddings, y_test), accuracy
+
+
+@pytest.mark.slow
+def test_center_loss_tightens_the_classes_of_digits():
+    """Held-out intra/inter-class distance ratio of an 8-d embedding on scikit-learn's
+    digits, 10 epochs, with and without center loss (weight 1, same initial weights).
+
+    Measured (intra/inter without -> with; factor): JAX 0.338 -> 0.251 (1.34) by
+    gradient, 0.230 (1.47) by the update rule; TensorFlow 0.351 -> 0.264 (1.33),
+    0.227 (1.54); torch 0.347 -> 0.267 (1.30), 0.239 (1.45). Accuracy stays 0.95-0.96.
+    """
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    x = (x / 16.0).astype(np.float32)
+    order = np.random.default_rng(0).permutation(len(x))
+    train, test = order[:1347], order[1347:]
+    split = (x[train], y[train], x[test], y[test])
+    without, accuracy_without = _digits_fit(0.0, None, *split)
+    for alpha in (None, 0.5):
+        ratio, accuracy = _digits_fit(1.0, alpha, *split)
+        assert ratio * 1.2 < without, (alpha, without, ratio)
+        assert accuracy > 0.9 and accuracy_without > 0.9, (accuracy, accuracy_without)

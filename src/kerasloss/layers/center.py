@@ -73,14 +73,14 @@ class CenterLoss(keras.layers.Layer):
 
     Logging the term: the weighted term is part of `loss`. To see the unweighted
     center loss on its own in the progress bar and in `History`, build the layer with
-    `return_center_loss=True`, make its second output a model output named "center",
-    compile with `metrics={"center": OutputMean()}` and give that output the target
-    `None` (NumPy data) or any array with one row per sample (`tf.data`, generators):
-    `History` then holds "center_loss" next to "loss". A `keras.metrics.Mean`
-    updated inside `call` would fail in JAX's stateless train step, and a Model
-    subclass overriding `compute_loss` would lump every `add_loss` term together; a
-    second output with a compiled metric works on every backend. See
-    docs/center_loss.md for the whole recipe and for how to predict without labels.
+    `return_center_loss=True` and `name="center"`, make its second output the model
+    output "center", compile with `metrics={"center": OutputMean()}` and give that
+    output any target with one row per sample (the labels again): `History` then
+    holds "center_loss" next to "loss". A `keras.metrics.Mean` updated inside `call`
+    fails in JAX's stateless train step, and a Model subclass overriding
+    `compute_loss` would lump every `add_loss` term together; a second output with a
+    compiled metric works on every backend. See docs/center_loss.md for the whole
+    recipe and for prediction without labels.
 
     The layer computes in float32 when the embeddings are float16 or bfloat16 (a mixed
     precision policy), with float32 centres; it does not autocast its inputs, so float
@@ -101,8 +101,8 @@ class CenterLoss(keras.layers.Layer):
             (B, 1). Labels are checked against [0, C) whenever their values are known
             (eager execution); inside a compiled step (JAX jit, TensorFlow graph/XLA) a
             label outside [0, C) gets no centre: its term is 0 and it leaves the centres
-            alone. PyTorch checks in every step (eagerly, or through a graph break
-            under `torch.compile`).
+            alone. PyTorch checks in every step (eagerly; under `torch.compile` the
+            check is a graph break, so prefer the default eager step on torch).
         training: whether to apply the update rule (with `alpha`).
 
     Returns:
@@ -115,10 +115,16 @@ class CenterLoss(keras.layers.Layer):
     Example:
         >>> x_in, y_in = keras.Input((64,)), keras.Input((), dtype="int32")
         >>> emb = keras.layers.Dense(32, activation="relu")(x_in)
-        >>> emb = CenterLoss(10, loss_weight=0.01, alpha=0.5)([emb, y_in])
-        >>> model = keras.Model([x_in, y_in], keras.layers.Dense(10)(emb))
-        >>> model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-        >>> model.fit([x, y], y)
+        >>> logits = keras.layers.Dense(10, name="logits")(emb)
+        >>> center = CenterLoss(10, loss_weight=0.01, alpha=0.5, return_center_loss=True,
+        ...                     name="center")
+        >>> _, per_sample = center([emb, y_in])   # a side branch: logits need no labels
+        >>> model = keras.Model([x_in, y_in], {"logits": logits, "center": per_sample})
+        >>> model.compile("adam",
+        ...               loss={"logits": keras.losses.SparseCategoricalCrossentropy(True)},
+        ...               metrics={"center": OutputMean()})
+        >>> model.fit([x, y], {"logits": y, "center": y}).history["center_loss"]
+        >>> classifier = keras.Model(x_in, logits)   # predicts without labels
 
     Reference: Wen, Zhang, Li and Qiao, "A Discriminative Feature Learning Approach for
     Deep Face Recognition", ECCV 2016, eqs. (2)-(4) and Algorithm 1.

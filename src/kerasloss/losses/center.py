@@ -81,9 +81,9 @@ def class_ids(labels, num_classes: int, batch_size=None):
 def assignment(labels, num_classes: int, dtype):
     """One-hot rows (B, C) of `dtype`: which centre each sample belongs to.
 
-    A label outside [0, C) that slipped past the eager check (inside a compiled step)
-    gives a row of zeros on JAX and TensorFlow, so that sample has no centre: a center
-    loss of 0, no gradient, no part in the centre update. PyTorch raises instead.
+    A label outside [0, C) that the eager check could not see (inside a JAX or
+    TensorFlow compiled step) gives a row of zeros, so that sample has no centre: a
+    center loss of 0, no gradient, no part in the centre update.
     """
     return ops.one_hot(labels, num_classes, dtype=dtype)
 
@@ -155,10 +155,10 @@ def center_loss(features, labels, centers):
     Raises:
         ValueError: if the shapes do not fit together, or if a label is not a class id
             in [0, C). Labels are checked whenever their values are known: NumPy input
-            and eager execution on every backend. Inside a compiled step (`jax.jit`,
-            `tf.function`) they cannot be read; there a label outside [0, C) gets no
-            centre, a loss of 0 and no gradient on JAX and TensorFlow, and PyTorch
-            raises its own error.
+            and eager execution on every backend, and always on PyTorch (under
+            `torch.compile` the check is a graph break). Inside a JAX `jit` or a
+            TensorFlow graph/XLA step they cannot be read; there a label outside
+            [0, C) gets no centre: a loss of 0 and no gradient.
 
     Example:
         >>> x = np.array([[1.0, 2.0], [0.0, 0.0]])
