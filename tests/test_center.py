@@ -438,7 +438,7 @@ def _digits_fit(weight, alpha, x_train, y_train, x_test, y_test):
     logits = keras.layers.Dense(10, name="logits")(embedding)
     model = keras.Model([x_in, y_in], {"logits": logits, "center": center})
     model.compile(
-        optimizer=keras.optimizers.Adam(0.003),
+        optimizer=keras.optimizers.Adam(0.01),
         loss={"logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True)},
         metrics={"center": OutputMean()},
         **COMPILED,
@@ -446,8 +446,8 @@ def _digits_fit(weight, alpha, x_train, y_train, x_test, y_test):
     model.fit(
         [x_train, y_train],
         {"logits": y_train, "center": y_train},
-        batch_size=64,
-        epochs=10,
+        batch_size=128,
+        epochs=12,
         verbose=0,
     )
     embeddings = keras.Model(x_in, embedding).predict(x_test, verbose=0)
@@ -459,11 +459,14 @@ def _digits_fit(weight, alpha, x_train, y_train, x_test, y_test):
 @pytest.mark.slow
 def test_center_loss_tightens_the_classes_of_digits():
     """Held-out intra/inter-class distance ratio of an 8-d embedding on scikit-learn's
-    digits, 10 epochs, with and without center loss (weight 1, same initial weights).
+    digits (1347 train, 450 test), 12 epochs, with and without center loss (weight 1 or
+    0, same initial weights). intra: mean distance of a sample to its class mean;
+    inter: mean distance between two class means.
 
-    Measured (intra/inter without -> with; factor): JAX 0.338 -> 0.251 (1.34) by
-    gradient, 0.230 (1.47) by the update rule; TensorFlow 0.351 -> 0.264 (1.33),
-    0.227 (1.54); torch 0.347 -> 0.267 (1.30), 0.239 (1.45). Accuracy stays 0.95-0.96.
+    Measured, intra/inter without -> with (factor), by gradient and by the update rule:
+    JAX 0.325 -> 0.214 (1.52), 0.205 (1.58); TensorFlow 0.356 -> 0.213 (1.67), 0.202
+    (1.76); torch 0.337 -> 0.235 (1.43), 0.219 (1.54). Test accuracy 0.97-0.98 in
+    every run. Asserted: a factor of at least 1.25.
     """
     from sklearn.datasets import load_digits
 
@@ -475,5 +478,5 @@ def test_center_loss_tightens_the_classes_of_digits():
     without, accuracy_without = _digits_fit(0.0, None, *split)
     for alpha in (None, 0.5):
         ratio, accuracy = _digits_fit(1.0, alpha, *split)
-        assert ratio * 1.2 < without, (alpha, without, ratio)
+        assert ratio * 1.25 < without, (alpha, without, ratio)
         assert accuracy > 0.9 and accuracy_without > 0.9, (accuracy, accuracy_without)
