@@ -276,3 +276,39 @@ def mined_triplet_large(labels, x, margin, distance, mining):
         violations = np.concatenate(violations)
         return float(violations.mean()) if violations.size else 0.0
     return float(np.sum(terms) / (pairs if mining == "semi_hard" else len(terms)))
+
+# Center loss
+
+
+def center_loss(features, labels, centers):
+    """Wen et al. 2016, eq. (2), per sample: 0.5 ||x_i - c_{y_i}||^2."""
+    x = np.asarray(features, np.float64)
+    c = np.asarray(centers, np.float64)
+    labels = np.asarray(labels).reshape(-1).astype(int)
+    return 0.5 * ((x - c[labels]) ** 2).sum(-1)
+
+
+def wen_center_update(centers, features, labels, alpha):
+    """One step of Wen et al. 2016, eq. (4) and Algorithm 1, with an explicit loop per class."""
+    c = np.array(centers, np.float64)
+    x = np.asarray(features, np.float64)
+    labels = np.asarray(labels).reshape(-1).astype(int)
+    new = c.copy()
+    for j in range(c.shape[0]):
+        members = labels == j
+        delta = (c[j] - x[members]).sum(0) / (1 + members.sum())
+        new[j] = c[j] - alpha * delta
+    return new
+
+
+def intra_inter_ratio(embeddings, labels):
+    """Mean distance of a sample to its class mean over the mean distance between class means."""
+    e = np.asarray(embeddings, np.float64)
+    labels = np.asarray(labels).reshape(-1)
+    classes = np.unique(labels)
+    means = np.stack([e[labels == k].mean(0) for k in classes])
+    own_mean = means[np.searchsorted(classes, labels)]
+    intra = np.linalg.norm(e - own_mean, axis=1).mean()
+    gaps = np.linalg.norm(means[:, None] - means[None, :], axis=-1)
+    inter = gaps[np.triu_indices(len(classes), 1)].mean()
+    return intra / inter

@@ -1,0 +1,3 @@
+"""Callbacks that change loss hyper-parameters during training."""
+
+from kerasloss.callbacks.schedule import LossWeightScheduler as LossWeightScheduler

@@ -1,0 +1,89 @@
+"""Setting a loss weight from the epoch number, in a way every backend's compiled step sees."""
+
+from __future__ import annotations
+
+import keras
+
+from kerasloss import _checks
+
+
+class LossWeightScheduler(keras.callbacks.Callback):
+    """Sets a loss-weight variable to `schedule(epoch)` at the start of each epoch.
+
+    The weight must be a Keras variable that the loss reads inside the train step,
+    such as `kerasloss.layers.CenterLoss(...).loss_weight`. The callback assigns it
+    in `on_epoch_begin`, before `fit` hands the variables to the compiled step, so
+    the new value reaches a `jax.jit` step, a TensorFlow graph or XLA function and a
+    `torch.compile`d step alike: the step reads the variable, it does not bake in its
+    value. A plain Python float, or a weight given to `compile(loss_weights=...)`,
+    is a constant of the compiled step and cannot be scheduled this way.
+
+    Formula:
+
+    ```python
+    variable <- schedule(epoch)     # epoch counts from 0, as in fit's logs
+    ```
+
+    The value is set when the epoch starts and then stays for all of its steps
+    (changing it from `on_train_batch_begin` would not reach later steps on JAX,
+    where `fit` keeps the state of an epoch outside the variables). With
+    `fit(initial_epoch=k)` the first value is `schedule(k)`. The variable keeps its
+    last value after `fit`, and `evaluate` uses that value.
+
+    Like other Keras callbacks it is not saved with the model; the variable's value
+    is (it is a layer weight), so a reloaded model carries the weight it was saved with.
+
+    Args:
+        variable: a scalar float `keras.Variable`, typically non-trainable (an
+            optimizer would otherwise change it too).
+        schedule: a function from the epoch index (int, from 0) to the weight, a
+            finite real number >= 0.
+        verbose: 1 to print the value at each change, 0 to stay quiet.
+
+    Raises:
+        TypeError: if `variable` is not a scalar float `keras.Variable`, `schedule` is
+            not callable, or (during `fit`) `schedule` returns something that is not a
+            real number.
+        ValueError: if (during `fit`) `schedule` returns a negative or non-finite weight.
+
+    Example:
+        >>> center = kerasloss.layers.CenterLoss(10, loss_weight=0.0, alpha=0.5)
+        >>> off_then_on = LossWeightScheduler(
+        ...     center.loss_weight, lambda epoch: 0.0 if epoch < 200 else 0.003
+        ... )
+        >>> model.fit(x, y, epochs=400, callbacks=[off_then_on])
+    """
+
+    def __init__(self, variable, schedule, *, verbose: int = 0):
+        super().__init__()
+        if not isinstance(variable, keras.Variable):
+            raise TypeError(
+                "`variable` must be a keras.Variable that the loss reads, e.g. "
+                f"`CenterLoss(...).loss_weight`; got {type(variable).__name__}."
+            )
+        if tuple(variable.shape) != () or not keras.backend.is_float_dtype(variable.dtype):
+            raise TypeError(
+                "`variable` must be a scalar float variable; got shape "
+                f"{tuple(variable.shape)} and dtype {variable.dtype}."
+            )
+        if not callable(schedule):
+            raise TypeError(
+                f"`schedule` must be a function from the epoch to the weight; got {schedule!r}."
+            )
+        if verbose not in (0, 1):
+            raise ValueError(f"`verbose` must be 0 or 1; got {verbose!r}.")
+        self.variable = variable
+        self.schedule = schedule
+        self.verbose = verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        value = self.schedule(epoch)
+        try:
+            value = _checks.check_real(f"schedule({epoch})", value, low=0.0)
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"{err} `schedule` must return a finite loss weight >= 0.") from None
+        if self.verbose and value != float(keras.ops.convert_to_numpy(self.variable)):
+            print(
+                f"\nEpoch {epoch + 1}: LossWeightScheduler sets {self.variable.path} to {value:g}."
+            )
+        self.variable.assign(value)

@@ -1,0 +1,245 @@
+"""The center-loss layer, which owns the class centres, and a metric to log its term."""
+
+from __future__ import annotations
+
+import numbers
+
+import keras
+from keras import ops
+
+from kerasloss import _checks
+from kerasloss._geometry import working_dtype
+from kerasloss.losses.center import (
+    assignment,
+    center_term,
+    check_features,
+    class_ids,
+    wen_update,
+)
+
+_register = keras.saving.register_keras_serializable(package="kerasloss")
+
+
+def _check_num_classes(num_classes) -> int:
+    if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral):
+        raise TypeError(
+            f"`num_classes` must be an integer >= 1; got {num_classes!r} "
+            f"({type(num_classes).__name__})."
+        )
+    if num_classes < 1:
+        raise ValueError(f"`num_classes` must be an integer >= 1; got {num_classes}.")
+    return int(num_classes)
+
+
+def _check_alpha(alpha):
+    alpha = _checks.check_real("alpha", alpha, low=0.0, high=1.0, allow_none=True)
+    if alpha == 0.0:
+        raise ValueError(
+            "`alpha` must be in (0, 1]: 0 would never move the centres; use None to learn "
+            "them by gradient."
+        )
+    return alpha
+
+
+@_register
+class CenterLoss(keras.layers.Layer):
+    """Adds the center loss of its embeddings to the model and passes them through.
+
+    Formula:
+
+    ```python
+    center_loss_i = 0.5 * ||features[i] - centers[labels[i]]||^2
+    model loss += loss_weight * mean_i(center_loss_i)     # through add_loss
+    ```
+
+    The layer holds `centers` (num_classes, D) and `loss_weight`, a non-trainable
+    scalar variable that `kerasloss.callbacks.LossWeightScheduler` can change between
+    epochs. The term is added in every call (training and evaluation), so `evaluate`
+    reports the same objective that `fit` minimises.
+
+    How the centres move:
+
+    - `alpha=None`: they are trainable weights, learned by the optimizer from the
+      gradient of the weighted term. With `loss_weight` 0 they get a zero gradient
+      (they still move under weight decay or a non-zero optimizer state).
+    - `alpha=<float in (0, 1]>`: Wen et al.'s rule, in each training call, from the
+      batch before the optimizer step:
+      `delta_j = sum_{i: y_i = j} (c_j - x_i) / (1 + n_j)`, `c_j <- c_j - alpha * delta_j`.
+      The centres are then non-trainable and updated with `assign`, which Keras
+      carries through the compiled step on every backend (a trainable variable
+      assigned inside `call` is dropped on JAX). As in the paper, the rule does not
+      depend on `loss_weight`: with the weight at 0 the centres keep following the
+      class means, ready for when the weight is switched on.
+
+    Logging the term: the weighted term is part of `loss`. To see the unweighted
+    center loss on its own in the progress bar and in `History`, build the layer with
+    `return_center_loss=True` and `name="center"`, make its second output the model
+    output "center", compile with `metrics={"center": OutputMean()}` and give that
+    output any target with one row per sample (the labels again): `History` then
+    holds "center_loss" next to "loss". A `keras.metrics.Mean` updated inside `call`
+    fails in JAX's stateless train step, and a Model subclass overriding
+    `compute_loss` would lump every `add_loss` term together; a second output with a
+    compiled metric works on every backend. See docs/center_loss.md for the whole
+    recipe and for prediction without labels.
+
+    The layer computes in float32 when the embeddings are float16 or bfloat16 (a mixed
+    precision policy), with float32 centres; it does not autocast its inputs, so float
+    labels are never rounded to 16 bits. The features come back unchanged.
+
+    Args:
+        num_classes: number of classes C, an integer >= 1.
+        loss_weight: initial weight of the term, finite and >= 0 (lambda in the paper).
+        alpha: `None` to learn the centres by gradient, or the centre learning rate of
+            the paper's update rule, in (0, 1].
+        return_center_loss: if True, `call` returns `(features, center_loss)` where
+            `center_loss` is the unweighted per-sample term, shape (B,).
+        centers_initializer: initializer of the centres (default zeros).
+        **kwargs: `keras.layers.Layer` arguments (name, dtype, ...).
+
+    Call arguments:
+        inputs: `[features, labels]`: embeddings (B, D) and integer class ids (B,) or
+            (B, 1). Labels are checked against [0, C) whenever their values are known
+            (eager execution); inside a compiled step (JAX jit, TensorFlow graph/XLA) a
+            label outside [0, C) gets no centre: its term is 0 and it leaves the centres
+            alone. PyTorch checks in every step (eagerly; under `torch.compile` the
+            check is a graph break, so prefer the default eager step on torch).
+        training: whether to apply the update rule (with `alpha`).
+
+    Returns:
+        `features`, unchanged; with `return_center_loss=True`, `(features, center_loss)`.
+
+    Raises:
+        TypeError, ValueError: for an invalid argument (named in the message), features
+            that are not (B, D), or labels that are not class ids in [0, C).
+
+    Example:
+        >>> x_in, y_in = keras.Input((64,)), keras.Input((), dtype="int32")
+        >>> emb = keras.layers.Dense(32, activation="relu")(x_in)
+        >>> logits = keras.layers.Dense(10, name="logits")(emb)
+        >>> center = CenterLoss(10, loss_weight=0.01, alpha=0.5, return_center_loss=True,
+        ...                     name="center")
+        >>> _, per_sample = center([emb, y_in])   # a side branch: logits need no labels
+        >>> model = keras.Model([x_in, y_in], {"logits": logits, "center": per_sample})
+        >>> model.compile("adam",
+        ...               loss={"logits": keras.losses.SparseCategoricalCrossentropy(True)},
+        ...               metrics={"center": OutputMean()})
+        >>> model.fit([x, y], {"logits": y, "center": y}).history["center_loss"]
+        >>> classifier = keras.Model(x_in, logits)   # predicts without labels
+
+    Reference: Wen, Zhang, Li and Qiao, "A Discriminative Feature Learning Approach for
+    Deep Face Recognition", ECCV 2016, eqs. (2)-(4) and Algorithm 1.
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        *,
+        loss_weight: float = 1.0,
+        alpha: float | None = None,
+        return_center_loss: bool = False,
+        centers_initializer="zeros",
+        **kwargs,
+    ):
+        kwargs.setdefault("autocast", False)
+        super().__init__(**kwargs)
+        self.num_classes = _check_num_classes(num_classes)
+        self.alpha = _check_alpha(alpha)
+        self.return_center_loss = _checks.check_bool("return_center_loss", return_center_loss)
+        self.centers_initializer = keras.initializers.get(centers_initializer)
+        self._initial_loss_weight = _checks.check_real("loss_weight", loss_weight, low=0.0)
+        # Created here, not in build, so a callback can be given it before the model runs.
+        self.loss_weight = self.add_weight(
+            shape=(),
+            initializer=keras.initializers.Constant(self._initial_loss_weight),
+            trainable=False,
+            name="loss_weight",
+        )
+        self.centers = None
+
+    def build(self, input_shape):
+        if (
+            not isinstance(input_shape, (list, tuple))
+            or len(input_shape) != 2
+            or not all(isinstance(shape, (list, tuple)) for shape in input_shape)
+        ):
+            raise ValueError(
+                f"`CenterLoss` is called on `[features, labels]`; got input shape {input_shape!r}."
+            )
+        features_shape = tuple(input_shape[0])
+        if len(features_shape) != 2 or features_shape[-1] is None:
+            raise ValueError(
+                "`features` must be embeddings of shape (batch_size, D) with a known D; "
+                f"got shape {features_shape}."
+            )
+        self.centers = self.add_weight(
+            shape=(self.num_classes, features_shape[-1]),
+            initializer=self.centers_initializer,
+            trainable=self.alpha is None,
+            name="centers",
+        )
+
+    def call(self, inputs, training=None):
+        features, labels = inputs
+        features = check_features(features)
+        ids = class_ids(labels, self.num_classes, batch_size=features.shape[0])
+        dtype = working_dtype(features.dtype)
+        centers = ops.convert_to_tensor(self.centers)
+        if keras.backend.standardize_dtype(centers.dtype) == "float64":
+            dtype = "float64"
+        onehot = assignment(ids, self.num_classes, dtype)
+        per_sample = center_term(ops.cast(features, dtype), onehot, ops.cast(centers, dtype))
+        weight = ops.cast(self.loss_weight, dtype)
+        self.add_loss(weight * ops.mean(per_sample))
+        if self.alpha is not None and training:
+            self.centers.assign(wen_update(centers, features, onehot, self.alpha))
+        if self.return_center_loss:
+            return features, per_sample
+        return features
+
+    def compute_output_spec(self, inputs, training=None):
+        features = inputs[0]
+        if not self.return_center_loss:
+            return keras.KerasTensor(features.shape, dtype=features.dtype)
+        dtype = working_dtype(features.dtype)
+        return (
+            keras.KerasTensor(features.shape, dtype=features.dtype),
+            keras.KerasTensor(features.shape[:1], dtype=dtype),
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            num_classes=self.num_classes,
+            loss_weight=self._initial_loss_weight,
+            alpha=self.alpha,
+            return_center_loss=self.return_center_loss,
+            centers_initializer=keras.initializers.serialize(self.centers_initializer),
+        )
+        return config
+
+
+@_register
+class OutputMean(keras.metrics.Mean):
+    """The mean of a model output that already holds per-sample values; the target is ignored.
+
+    Compiled on an output that carries a loss term, such as the second output of
+    `CenterLoss(..., return_center_loss=True)`, it shows that term on its own in the
+    progress bar and in `History`. Keras names a compiled metric "<output>_<metric>",
+    so with the default name "loss" and the output named "center" the key is
+    "center_loss".
+
+    Args:
+        name: metric name (default "loss").
+        dtype: dtype of the running mean.
+
+    Example:
+        >>> model.compile("adam", loss={"logits": ce}, metrics={"center": OutputMean()})
+        >>> model.fit([x, y], {"logits": y, "center": None}).history["center_loss"]
+    """
+
+    def __init__(self, name="loss", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        del y_true  # the output is the value; its target is a placeholder
+        return super().update_state(y_pred, sample_weight=sample_weight)
