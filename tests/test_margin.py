@@ -360,10 +360,13 @@ def _models(head, *, seed=0):
 
 
 DIGITS = {
-    # ArcFace and CosFace with the defaults (scale 64): digits trains well at
-    # scale 64 too. SphereFace needs the paper's softmax blend (see its docstring).
-    "arcface": (lambda: ArcFace(10), 0.95),
-    "cosface": (lambda: CosFace(10), 0.95),
+    # Default margins. Scale 30, not the default 64: with 1347 training images, scale 64
+    # makes the softmax so sharp that held-out accuracy varies more from seed to seed
+    # (0.938 to 0.980 for ArcFace over 9 runs, against 0.962 to 0.984 at scale 30 over
+    # 15 runs on the three backends). SphereFace blends in the plain cosine (lambda = 5,
+    # the paper's final value); without it, digits stays at chance (see its docstring).
+    "arcface": (lambda: ArcFace(10, scale=30.0), 0.93),
+    "cosface": (lambda: CosFace(10, scale=30.0), 0.93),
     "sphereface": (lambda: SphereFace(10, softmax_weight=5.0), 0.93),
 }
 
@@ -381,7 +384,7 @@ def test_fit_on_digits_reaches_accuracy(case):
     history = train.fit([x_train, y_train], y_train, batch_size=64, epochs=20, verbose=0)
     assert np.all(np.isfinite(history.history["loss"]))
     predicted = np.argmax(infer.predict(x_test, batch_size=256, verbose=0), axis=-1)
-    assert np.mean(predicted == y_test) >= accuracy
+    assert np.mean(predicted == y_test) >= accuracy, np.mean(predicted == y_test)
 
 
 RELOAD = textwrap.dedent(
@@ -438,15 +441,32 @@ def test_fit_under_mixed_precision(policy):
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(policy)
     try:
-        for cls in (ArcFace, CosFace, SphereFace):
-            train, infer = _models(cls(10))
-            assert keras.backend.standardize_dtype(train.outputs[0].dtype) == "float32"
-            train.compile(
-                optimizer=keras.optimizers.Adam(0.01),
-                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            )
-            history = train.fit([x, y], y, batch_size=64, epochs=2, verbose=0)
-            assert np.all(np.isfinite(history.history["loss"])), cls
-            assert np.all(np.isfinite(infer.predict(x, verbose=0))), cls
+        keras.utils.set_random_seed(0)
+        inputs = keras.Input((64,))
+        labels = keras.Input((), dtype="int32")
+        embedding = keras.layers.Dense(32)(keras.layers.Dense(64, activation="relu")(inputs))
+        assert keras.backend.standardize_dtype(embedding.dtype) == policy.split("_")[1]
+        heads = {
+            "arcface": ArcFace(10, name="arcface"),
+            "cosface": CosFace(10, name="cosface"),
+            "sphereface": SphereFace(10, softmax_weight=5.0, name="sphereface"),
+        }
+        train = keras.Model([inputs, labels], {k: h([embedding, labels]) for k, h in heads.items()})
+        infer = keras.Model(inputs, {k: h(embedding) for k, h in heads.items()})
+        for output in train.outputs + infer.outputs:
+            assert keras.backend.standardize_dtype(output.dtype) == "float32"
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        train.compile(optimizer=keras.optimizers.Adam(0.01), loss={k: loss for k in heads})
+        targets = {k: y for k in heads}
+        before = train.evaluate([x, y], targets, verbose=0, return_dict=True)
+        train.fit([x, y], targets, batch_size=64, epochs=3, verbose=0)
+        after = train.evaluate([x, y], targets, verbose=0, return_dict=True)
+        # Every head trains in float32 logits without overflow; the shared trunk follows the
+        # two scale-64 heads, whose losses must fall (SphereFace's may rise as they win).
+        assert all(np.isfinite(value) for value in after.values()), after
+        for key in ("arcface_loss", "cosface_loss", "loss"):
+            assert after[key] < 0.8 * before[key], (key, before, after)
+        for logits in infer.predict(x, verbose=0).values():
+            assert np.all(np.isfinite(logits))
     finally:
         keras.config.set_dtype_policy(previous)
