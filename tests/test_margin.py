@@ -332,6 +332,8 @@ def test_config_round_trip_holds_every_argument(cls):
     for name in inspect.signature(cls.__init__).parameters:
         if name not in ("self", "kwargs"):
             assert name in config, name
+    json.dumps(config)  # what a .keras file stores
+    assert keras.saving.get_registered_name(cls) == f"kerasloss>{cls.__name__}"
     clone = cls.from_config(config)
     assert clone.get_config() == config
     assert keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
@@ -385,6 +387,27 @@ def test_fit_on_digits_reaches_accuracy(case):
     assert np.all(np.isfinite(history.history["loss"]))
     predicted = np.argmax(infer.predict(x_test, batch_size=256, verbose=0), axis=-1)
     assert np.mean(predicted == y_test) >= accuracy, np.mean(predicted == y_test)
+
+
+@pytest.mark.slow
+def test_fit_with_jit_compile():
+    # The only compiled step on torch in this file (torch.compile takes about a minute).
+    x_train, _, y_train, _ = _digits()
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((64,))
+    labels = keras.Input((), dtype="int32")
+    embedding = keras.layers.Dense(32)(keras.layers.Dense(64, activation="relu")(inputs))
+    heads = {"arcface": ArcFace(10, scale=30.0), "sphereface": SphereFace(10, softmax_weight=5.0)}
+    train = keras.Model([inputs, labels], {k: h([embedding, labels]) for k, h in heads.items()})
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    train.compile(
+        optimizer=keras.optimizers.Adam(0.01), loss={k: loss for k in heads}, jit_compile=True
+    )
+    assert train.jit_compile is True
+    targets = {k: y_train for k in heads}
+    history = train.fit([x_train, y_train], targets, batch_size=64, epochs=3, verbose=0)
+    losses = history.history["loss"]
+    assert np.all(np.isfinite(losses)) and losses[-1] < 0.5 * losses[0], losses
 
 
 RELOAD = textwrap.dedent(
