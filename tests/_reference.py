@@ -312,3 +312,58 @@ def intra_inter_ratio(embeddings, labels):
     gaps = np.linalg.norm(means[:, None] - means[None, :], axis=-1)
     inter = gaps[np.triu_indices(len(classes), 1)].mean()
     return intra / inter
+
+# Margin softmax
+
+
+def _unit(a, axis):
+    a = np.asarray(a, np.float64)
+    return a / np.maximum(np.linalg.norm(a, axis=axis, keepdims=True), 1e-12)
+
+
+def margin_cosines(x, kernel):
+    """cos(theta) between each embedding row of x (B, D) and each kernel column (D, C)."""
+    return _unit(x, 1) @ _unit(kernel, 0)
+
+
+def _with_target(cos, labels, target):
+    out = cos.copy()
+    out[np.arange(len(labels)), labels] = target
+    return out
+
+
+def cosface_logits(x, kernel, labels=None, *, scale, margin):
+    """Wang et al. 2018: s (cos(theta_j) - m [j = y])."""
+    cos = margin_cosines(x, kernel)
+    if labels is not None:
+        cos = _with_target(cos, labels, cos[np.arange(len(labels)), labels] - margin)
+    return scale * cos
+
+
+def arcface_logits(x, kernel, labels=None, *, scale, margin):
+    """Deng et al. 2019: s cos(theta_y + m), with cos(theta) - m sin(m) beyond pi - m."""
+    cos = margin_cosines(x, kernel)
+    if labels is not None:
+        theta = np.arccos(np.clip(cos[np.arange(len(labels)), labels], -1, 1))
+        target = np.where(
+            theta <= np.pi - margin, np.cos(theta + margin), np.cos(theta) - margin * np.sin(margin)
+        )
+        cos = _with_target(cos, labels, target)
+    return scale * cos
+
+
+def sphereface_logits(x, kernel, labels=None, *, margin, softmax_weight=0.0):
+    """Liu et al. 2017: ||x|| ((-1)^k cos(m theta_y) - 2k), k = floor(theta_y m / pi)."""
+    cos = margin_cosines(x, kernel)
+    if labels is not None:
+        c = cos[np.arange(len(labels)), labels]
+        theta = np.arccos(np.clip(c, -1, 1))
+        k = np.floor(theta / (np.pi / margin))
+        psi = (-1.0) ** k * np.cos(margin * theta) - 2 * k
+        cos = _with_target(cos, labels, (softmax_weight * c + psi) / (1 + softmax_weight))
+    return np.linalg.norm(np.asarray(x, np.float64), axis=1, keepdims=True) * cos
+
+
+def sparse_crossentropy(labels, logits):
+    """Per-sample cross-entropy of integer labels from logits."""
+    return -log_softmax(logits)[np.arange(len(labels)), labels]

@@ -6,3 +6,9 @@ from kerasloss.layers.triplet import TripletMarginLossLayer as TripletMarginLoss
 
 from kerasloss.layers.center import CenterLoss as CenterLoss
 from kerasloss.layers.center import OutputMean as OutputMean
+
+"""Layers that own weights a loss needs: margin-softmax class kernels."""
+
+from kerasloss.layers.margin import ArcFace, CosFace, SphereFace
+
+__all__ = ["ArcFace", "CosFace", "SphereFace"]

@@ -1,0 +1,427 @@
+"""Margin softmax layers: ArcFace, CosFace and SphereFace.
+
+Each layer holds one weight vector per class, `kernel` of shape (D, num_classes), and
+turns embeddings into class logits from the cosine between an embedding and each
+class vector. Called with `[embeddings, labels]` it penalises the target class by a
+margin, so that training with sparse categorical cross-entropy from logits pulls the
+embeddings of a class into a tight cone around its class vector. Called with the
+embeddings alone it returns the same logits without the margin, for inference.
+
+The three layers differ only in the margin and in how the cosines are scaled:
+
+| layer      | target logit                 | scale            |
+|------------|------------------------------|------------------|
+| ArcFace    | cos(theta + m)               | `scale`          |
+| CosFace    | cos(theta) - m               | `scale`          |
+| SphereFace | (-1)^k cos(m theta) - 2k     | ||embedding||    |
+
+With the same kernel, their logits equal those of pytorch-metric-learning's
+`ArcFaceLoss` (whose margin is in degrees), `CosFaceLoss` and `SphereFaceLoss`, and
+the mean cross-entropy of those logits is the value those losses return.
+
+No arccos is ever differentiated: its derivative is infinite at cos = +-1 (an
+embedding on or opposite its class vector), and the chain rule then gives NaN. ArcFace
+uses cos(theta + m) = cos(theta) cos(m) - sin(theta) sin(m) with a guarded square root
+for sin(theta); SphereFace uses the Chebyshev polynomial T_m(cos(theta)) = cos(m theta)
+and finds k by comparing the cosine with cos(j pi / m).
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+from kerasloss import _checks
+from kerasloss._geometry import NORM_FLOOR, safe_sqrt, working_dtype
+
+_register = keras.saving.register_keras_serializable(package="kerasloss")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _check_num_classes(num_classes) -> int:
+    if isinstance(num_classes, (bool, np.bool_)) or not isinstance(num_classes, (int, np.integer)):
+        raise TypeError(
+            f"`num_classes` must be an integer >= 1; got {num_classes!r} "
+            f"({type(num_classes).__name__})."
+        )
+    if num_classes < 1:
+        raise ValueError(f"`num_classes` must be an integer >= 1; got {num_classes}.")
+    return int(num_classes)
+
+
+def _check_scale(scale) -> float:
+    scale = _checks.check_real("scale", scale)
+    if scale <= 0:
+        raise ValueError(f"`scale` must be > 0; got {scale}.")
+    return scale
+
+
+def _constant(value: float, dtype):
+    """A Python float as a tensor of `dtype`.
+
+    Not `ops.cast(value, dtype)`: on TensorFlow that goes through float32 first, so a
+    float64 layer would see the margin rounded to float32.
+    """
+    return ops.convert_to_tensor(value, dtype=dtype)
+
+
+def _unit(x, axis):
+    """x / max(||x||, NORM_FLOOR) along `axis`, as `_geometry.l2_normalize`.
+
+    Written with `where`: Keras 3.15's torch `maximum` (like its `matmul`) returns
+    float32 for two float64 tensors, which would cap float64 layers at float32 accuracy.
+    """
+    squared = ops.sum(ops.square(x), axis=axis, keepdims=True)
+    floor = _constant(NORM_FLOOR**2, x.dtype)
+    return x * ops.rsqrt(ops.where(squared > floor, squared, floor))
+
+
+def _guarded_sine(cosine):
+    """sin(theta) = sqrt(1 - cos^2) with a finite gradient where |cos| >= 1.
+
+    There sin(theta) is 0 and sqrt's derivative infinite; `safe_sqrt` gives value 0 and
+    gradient 0. Rounding can put a cosine one ulp beyond 1; its sine is then 0 too.
+    """
+    return safe_sqrt(1 - ops.square(cosine))
+
+
+def _chebyshev(cosine, degree: int):
+    """T_degree(cos(theta)) = cos(degree * theta), a polynomial: finite gradient everywhere."""
+    previous, current = ops.ones_like(cosine), cosine
+    for _ in range(degree - 1):  # a loop over the (small, static) margin, not over data
+        previous, current = current, 2 * cosine * current - previous
+    return current
+
+
+# ------------------------------------------------------------------------- base layer
+
+
+class _MarginSoftmax(keras.layers.Layer):
+    """The shared part: the kernel, the cosines, the label handling and the config.
+
+    Subclasses define `_target_logit(cosine_of_target)` (the margin, before scaling) and
+    `_scale(embeddings)` (a Python float or a (B, 1) tensor).
+    """
+
+    def __init__(self, num_classes, *, kernel_initializer="glorot_uniform", **kwargs):
+        # The layer casts its inputs itself: autocasting would turn float-cast labels into
+        # float16/bfloat16, where class ids above 2048/256 are no longer exact.
+        kwargs.pop("autocast", None)
+        super().__init__(autocast=False, **kwargs)
+        self.num_classes = _check_num_classes(num_classes)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+
+    def build(self, input_shape):
+        embedding_shape = input_shape
+        if input_shape and isinstance(input_shape[0], (list, tuple)):  # [embeddings, labels]
+            embedding_shape = input_shape[0]
+        if not embedding_shape or embedding_shape[-1] is None:
+            raise ValueError(
+                f"{type(self).__name__} needs embeddings of shape (batch_size, D) with D "
+                f"known; got shape {tuple(embedding_shape) if embedding_shape else ()}."
+            )
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(int(embedding_shape[-1]), self.num_classes),
+            initializer=self.kernel_initializer,
+            trainable=True,
+        )
+
+    def call(self, inputs):
+        if isinstance(inputs, (list, tuple)):
+            if len(inputs) != 2:
+                raise ValueError(
+                    f"{type(self).__name__} takes `embeddings` or `[embeddings, labels]`; "
+                    f"got a list of {len(inputs)} inputs."
+                )
+            embeddings, labels = inputs
+        else:
+            embeddings, labels = inputs, None
+        # 16-bit cosines lose most of their digits in the dot product; compute (and return
+        # the logits) in float32 then, in the layer's compute dtype otherwise.
+        dtype = working_dtype(self.compute_dtype)
+        embeddings = ops.cast(embeddings, dtype)
+        if len(embeddings.shape) != 2:
+            raise ValueError(
+                f"`embeddings` must have shape (batch_size, D); got shape "
+                f"{tuple(embeddings.shape)}."
+            )
+        # einsum, not matmul: Keras' torch matmul returns float32 for two float64 inputs.
+        cosine = ops.einsum(
+            "bd,dc->bc", _unit(embeddings, axis=-1), _unit(ops.cast(self.kernel, dtype), axis=0)
+        )
+        if labels is not None:
+            target = ops.cast(self._target_mask(labels), "bool")
+            cosine_of_target = ops.sum(
+                ops.where(target, cosine, ops.zeros_like(cosine)), axis=-1, keepdims=True
+            )
+            cosine = ops.where(target, self._target_logit(cosine_of_target), cosine)
+        return cosine * self._scale(embeddings)
+
+    def _target_mask(self, labels):
+        labels = ops.convert_to_tensor(labels)
+        if len(labels.shape) == 2 and labels.shape[-1] == 1:
+            labels = ops.squeeze(labels, axis=-1)
+        if len(labels.shape) != 1:
+            raise ValueError(
+                "`labels` must hold one class id per embedding, shape (batch_size,) or "
+                f"(batch_size, 1); got shape {tuple(labels.shape)}."
+            )
+        return ops.one_hot(ops.cast(labels, "int32"), self.num_classes, dtype="int32")
+
+    def _target_logit(self, cosine_of_target):
+        raise NotImplementedError
+
+    def _scale(self, embeddings):
+        raise NotImplementedError
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            num_classes=self.num_classes,
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+        )
+        return config
+
+
+_ARGS = """
+    Call arguments:
+        inputs: `[embeddings, labels]` while training: embeddings (B, D) and integer class
+            ids (B,) or (B, 1), in [0, num_classes) (ids cast to float are accepted);
+            or `embeddings` alone, for inference.
+
+    Returns:
+        Logits (B, num_classes). They are float32 when the layer computes in float16 or
+        bfloat16 (the cosines need float32's digits), in the compute dtype otherwise.
+"""
+
+
+# ------------------------------------------------------------------------------ CosFace
+
+
+@_register
+class CosFace(_MarginSoftmax):
+    """Large margin cosine logits (CosFace): the target cosine minus a margin, scaled.
+
+    Formula:
+
+    ```python
+    cos = l2_normalize(x) @ l2_normalize(kernel, axis=0)     # (B, num_classes)
+    logits = scale * (cos - margin * one_hot(labels))          # [x, labels]
+    logits = scale * cos                                       # x alone
+    ```
+
+    Train with `keras.losses.SparseCategoricalCrossentropy(from_logits=True)`.
+
+    Args:
+        num_classes: number of classes, an integer >= 1.
+        scale: the factor s > 0 on every cosine, the inverse softmax temperature.
+        margin: the margin m >= 0 subtracted from the target class's cosine.
+        kernel_initializer: initializer of `kernel`, (D, num_classes).
+        **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+    {args}
+    Raises:
+        ValueError: if an argument is out of range, or the inputs have the wrong shape.
+        TypeError: if `num_classes` is not an integer or `scale`/`margin` not a number.
+
+    Example:
+        >>> x, y = keras.Input((64,)), keras.Input((), dtype="int32")
+        >>> head = CosFace(10, scale=30.0)
+        >>> train = keras.Model([x, y], head([x, y]))
+        >>> infer = keras.Model(x, head(x))   # argmax of these logits is the class
+
+    Reference: Wang et al., "CosFace: Large Margin Cosine Loss for Deep Face
+    Recognition", CVPR 2018, https://arxiv.org/abs/1801.09414.
+    """
+
+    def __init__(self, num_classes: int, *, scale: float = 64.0, margin: float = 0.35, **kwargs):
+        super().__init__(num_classes, **kwargs)
+        self.scale = _check_scale(scale)
+        self.margin = _checks.check_real("margin", margin, low=0.0)
+
+    def _target_logit(self, cosine_of_target):
+        return cosine_of_target - _constant(self.margin, cosine_of_target.dtype)
+
+    def _scale(self, embeddings):
+        return _constant(self.scale, embeddings.dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale, "margin": self.margin}
+
+
+# ------------------------------------------------------------------------------ ArcFace
+
+
+@_register
+class ArcFace(_MarginSoftmax):
+    """Additive angular margin logits (ArcFace): the target angle plus a margin, scaled.
+
+    Formula:
+
+    ```python
+    cos = l2_normalize(x) @ l2_normalize(kernel, axis=0)     # cos(theta), (B, num_classes)
+    target = where(theta <= pi - margin,
+                   cos(theta + margin),
+                   cos(theta) - margin * sin(margin))
+    logits = scale * where(one_hot(labels), target, cos)        # [x, labels]
+    logits = scale * cos                                        # x alone
+    ```
+
+    cos(theta + m) stops decreasing at theta = pi - m; beyond it the target logit falls
+    back to cos(theta) - m sin(m), which keeps it decreasing in theta (ArcFace's and
+    pytorch-metric-learning's choice). The fallback jumps down at theta = pi - m, by
+    `scale * (1 - cos(m) - m sin(m))`: 0.12 logits per unit scale for m = 0.5. Only
+    embeddings nearly opposite their class vector reach it.
+
+    cos(theta + m) is computed as cos(theta) cos(m) - sin(theta) sin(m) from the cosine,
+    never through arccos, so the gradient stays finite at theta = 0 and theta = pi.
+
+    Args:
+        num_classes: number of classes, an integer >= 1.
+        scale: the factor s > 0 on every cosine, the inverse softmax temperature.
+        margin: the angular margin m in radians, 0 <= m < pi/2 (0.5 rad is 28.6 degrees;
+            pytorch-metric-learning's `ArcFaceLoss` takes degrees).
+        kernel_initializer: initializer of `kernel`, (D, num_classes).
+        **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+    {args}
+    Raises:
+        ValueError: if an argument is out of range, or the inputs have the wrong shape.
+        TypeError: if `num_classes` is not an integer or `scale`/`margin` not a number.
+
+    Example:
+        >>> x, y = keras.Input((64,)), keras.Input((), dtype="int32")
+        >>> head = ArcFace(10, scale=30.0, margin=0.5)
+        >>> train = keras.Model([x, y], head([x, y]))
+        >>> infer = keras.Model(x, head(x))   # argmax of these logits is the class
+
+    Reference: Deng et al., "ArcFace: Additive Angular Margin Loss for Deep Face
+    Recognition", CVPR 2019, https://arxiv.org/abs/1801.07698.
+    """
+
+    def __init__(self, num_classes: int, *, scale: float = 64.0, margin: float = 0.5, **kwargs):
+        super().__init__(num_classes, **kwargs)
+        self.scale = _check_scale(scale)
+        margin = _checks.check_real("margin", margin, low=0.0)
+        if margin >= math.pi / 2:
+            raise ValueError(f"`margin` must be in [0, pi/2) radians; got {margin}.")
+        self.margin = margin
+
+    def _target_logit(self, cosine_of_target):
+        dtype = cosine_of_target.dtype
+        m = self.margin
+        shifted = cosine_of_target * _constant(math.cos(m), dtype) - _guarded_sine(
+            cosine_of_target
+        ) * _constant(math.sin(m), dtype)
+        fallback = cosine_of_target - _constant(m * math.sin(m), dtype)
+        # theta <= pi - m  <=>  cos(theta) >= cos(pi - m) = -cos(m)
+        return ops.where(cosine_of_target >= _constant(-math.cos(m), dtype), shifted, fallback)
+
+    def _scale(self, embeddings):
+        return _constant(self.scale, embeddings.dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale, "margin": self.margin}
+
+
+# --------------------------------------------------------------------------- SphereFace
+
+
+@_register
+class SphereFace(_MarginSoftmax):
+    """Multiplicative angular margin logits (SphereFace, A-Softmax), scaled by ||x||.
+
+    Formula:
+
+    ```python
+    cos = l2_normalize(x) @ l2_normalize(kernel, axis=0)     # cos(theta), (B, num_classes)
+    k = floor(theta / (pi / margin))                          # 0 <= k <= margin
+    psi = (-1)**k * cos(margin * theta) - 2 * k               # decreasing in theta
+    target = (softmax_weight * cos + psi) / (1 + softmax_weight)
+    logits = norm(x) * where(one_hot(labels), target, cos)    # [x, labels]
+    logits = norm(x) * cos                                    # x alone
+    ```
+
+    The embedding's own norm scales every logit (the class vectors are normalised, the
+    embedding is not), so there is no `scale` argument: the network learns it. k is a
+    step function and carries no gradient.
+
+    With the default `softmax_weight=0` the logits are those of pytorch-metric-learning's
+    `SphereFaceLoss`. From a random start that target is so much lower than the plain
+    cosine (-3 at theta = pi/2 for m = 4) that the network can escape by shrinking the
+    embeddings to norm 0, where every logit is 0: on scikit-learn's digits, m = 4 stays
+    at chance. The paper blends in the plain cosine with a weight lambda, annealed
+    from 1000 down to about 5; `softmax_weight` is that lambda, held constant (5 trains
+    digits to 97% with m = 4). cos(m theta) is the Chebyshev
+    polynomial T_m(cos(theta)), and k counts the thresholds cos(j pi / m), j = 1..m, that
+    the cosine is at or below, so arccos is never used and the gradient stays finite at
+    theta = 0 and theta = pi. `target` is continuous in theta, so where a cosine falls
+    exactly on a threshold does not change its value.
+
+    Args:
+        num_classes: number of classes, an integer >= 1.
+        margin: the integer angular multiplier m >= 1 (m = 1 is the plain softmax on
+            normalised class vectors).
+        softmax_weight: lambda >= 0, the weight of the plain cosine blended into the
+            target logit; 0 applies the full margin.
+        kernel_initializer: initializer of `kernel`, (D, num_classes).
+        **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+    {args}
+    Raises:
+        ValueError: if an argument is out of range, or the inputs have the wrong shape.
+        TypeError: if `num_classes` or `margin` is not an integer, or `softmax_weight`
+            not a number.
+
+    Example:
+        >>> x, y = keras.Input((64,)), keras.Input((), dtype="int32")
+        >>> head = SphereFace(10, margin=4)
+        >>> train = keras.Model([x, y], head([x, y]))
+        >>> infer = keras.Model(x, head(x))   # argmax of these logits is the class
+
+    Reference: Liu et al., "SphereFace: Deep Hypersphere Embedding for Face
+    Recognition", CVPR 2017, https://arxiv.org/abs/1704.08063.
+    """
+
+    def __init__(self, num_classes: int, *, margin: int = 4, softmax_weight: float = 0.0, **kwargs):
+        super().__init__(num_classes, **kwargs)
+        self.softmax_weight = _checks.check_real("softmax_weight", softmax_weight, low=0.0)
+        if isinstance(margin, (bool, np.bool_)) or not isinstance(margin, (int, np.integer)):
+            raise TypeError(
+                f"`margin` must be an integer >= 1; got {margin!r} ({type(margin).__name__})."
+            )
+        if margin < 1:
+            raise ValueError(f"`margin` must be an integer >= 1; got {margin}.")
+        self.margin = int(margin)
+
+    def _target_logit(self, cosine_of_target):
+        dtype = cosine_of_target.dtype
+        m = self.margin
+        k = ops.zeros_like(cosine_of_target)
+        for j in range(1, m + 1):  # theta >= j pi / m  <=>  cos(theta) <= cos(j pi / m)
+            k = k + ops.cast(cosine_of_target <= _constant(math.cos(j * math.pi / m), dtype), dtype)
+        k = ops.stop_gradient(k)
+        sign = 1 - 2 * ops.mod(k, 2)
+        target = sign * _chebyshev(cosine_of_target, m) - 2 * k
+        if self.softmax_weight:
+            weight = _constant(self.softmax_weight, dtype)
+            target = (weight * cosine_of_target + target) / (1 + weight)
+        return target
+
+    def _scale(self, embeddings):
+        return safe_sqrt(ops.sum(ops.square(embeddings), axis=-1, keepdims=True))
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "margin": self.margin,
+            "softmax_weight": self.softmax_weight,
+        }
+
+
+for _layer in (CosFace, ArcFace, SphereFace):
+    _layer.__doc__ = _layer.__doc__.replace("{args}", _ARGS)
+del _layer
