@@ -145,6 +145,7 @@ def linear_threshold_fit(scores, y_true):
     solution = np.linalg.solve(design.T @ design, design.T @ best_cuts(scores, y_true))
     return solution[:-1], solution[-1]
 
+
 # Metric learning: triplets
 # TensorFlow Addons' definitions (tfa.losses.triplet_hard_loss, triplet_semihard_loss and
 # metric_learning.pairwise_distance / angular_distance) and pytorch-metric-learning's
@@ -277,6 +278,7 @@ def mined_triplet_large(labels, x, margin, distance, mining):
         return float(violations.mean()) if violations.size else 0.0
     return float(np.sum(terms) / (pairs if mining == "semi_hard" else len(terms)))
 
+
 # Center loss
 
 
@@ -312,6 +314,7 @@ def intra_inter_ratio(embeddings, labels):
     gaps = np.linalg.norm(means[:, None] - means[None, :], axis=-1)
     inter = gaps[np.triu_indices(len(classes), 1)].mean()
     return intra / inter
+
 
 # Margin softmax
 

@@ -21,12 +21,26 @@ LOSS_CLASSES = [
     kerasloss.CostSensitiveCrossentropy,
     kerasloss.LabelSmoothingCrossentropy,
     kerasloss.BinaryFocalLoss,
+    kerasloss.BPMLLLoss,
+    kerasloss.TripletLoss,
     kerasloss.CombinedLoss,
 ]
 LOSS_FUNCTIONS = [
     kerasloss.cost_sensitive_crossentropy,
     kerasloss.label_smoothing_crossentropy,
     kerasloss.binary_focal_loss,
+    kerasloss.bpmll_loss,
+    kerasloss.triplet_loss,
+    kerasloss.triplet_margin_loss,
+    kerasloss.center_loss,
+]
+# Layers and metrics a saved model may hold: public in their subpackage, registered.
+SAVED_OBJECTS = [
+    getattr(module, name)
+    for module in (kerasloss.layers, kerasloss.metrics)
+    for name in sorted(vars(module))
+    if isinstance(getattr(module, name), type)
+    and issubclass(getattr(module, name), (keras.layers.Layer, keras.metrics.Metric))
 ]
 
 
@@ -80,7 +94,17 @@ def test_all_lists_exactly_the_public_names():
         assert hasattr(kerasloss, name)
 
 
-@pytest.mark.parametrize("obj", LOSS_CLASSES + LOSS_FUNCTIONS, ids=lambda o: o.__name__)
+def test_the_subpackages_export_what_the_issues_name():
+    names = {o.__name__ for o in SAVED_OBJECTS}
+    assert {"CenterLoss", "ArcFace", "CosFace", "SphereFace"} <= names
+    assert {"HammingLoss", "LabelRankingLoss", "OneError", "CoverageError"} <= names
+    assert "LabelRankingAveragePrecision" in names
+    assert kerasloss.callbacks.LossWeightScheduler
+
+
+@pytest.mark.parametrize(
+    "obj", LOSS_CLASSES + LOSS_FUNCTIONS + SAVED_OBJECTS, ids=lambda o: o.__name__
+)
 def test_registered_under_the_package_name(obj):
     name = f"kerasloss>{obj.__name__}"
     assert keras.saving.get_registered_name(obj) == name
@@ -98,6 +122,8 @@ def _instances():
         kerasloss.CombinedLoss(
             ["mse", kerasloss.BinaryFocalLoss(gamma=0.5)], [0.5, 2.0], name="mixture"
         ),
+        kerasloss.BPMLLLoss(reduction="sum", name="bpmll"),
+        kerasloss.TripletLoss(margin=0.5, distance="cosine", mining="semi_hard", name="triplet"),
     ]
 
 
@@ -114,6 +140,8 @@ def test_config_holds_every_constructor_argument_and_round_trips(loss):
     y_pred = np.array([[0.2, 0.8], [0.4, 0.6], [0.9, 0.1]], np.float32)
     if loss.name == "cost_sensitive_crossentropy":  # per-example tables
         y_true = kerasloss.pack_example_costs(y_true, np.ones((3, 2, 2)))
+    if loss.name == "triplet":  # integer labels
+        y_true = np.array([0, 0, 1], np.int32)
     np.testing.assert_allclose(
         keras.ops.convert_to_numpy(restored(y_true, y_pred)),
         keras.ops.convert_to_numpy(loss(y_true, y_pred)),
@@ -121,7 +149,7 @@ def test_config_holds_every_constructor_argument_and_round_trips(loss):
     )
 
 
-@pytest.mark.parametrize("cls", LOSS_CLASSES[:3], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", LOSS_CLASSES[:-1], ids=lambda c: c.__name__)
 def test_hyper_parameters_are_keyword_only(cls):
     for parameter in list(inspect.signature(cls.__init__).parameters.values())[1:]:
         assert parameter.kind is inspect.Parameter.KEYWORD_ONLY, parameter.name

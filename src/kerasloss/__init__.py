@@ -2,34 +2,57 @@
 
 Each loss comes as a function that returns one value per sample and as a
 `keras.losses.Loss` class registered under the package name "kerasloss", so a saved
-`.keras` model loads back after `import kerasloss`.
+`.keras` model loads back after `import kerasloss`. Losses that need state or
+intermediate tensors live in `kerasloss.layers`; the multi-label metrics in
+`kerasloss.metrics`; the loss-weight schedule in `kerasloss.callbacks`.
 """
 
-from kerasloss import losses
+from kerasloss import callbacks, layers, losses, metrics
 from kerasloss.losses import (
     BinaryFocalLoss,
+    BPMLLLoss,
     CombinedLoss,
     CostSensitiveCrossentropy,
     LabelSmoothingCrossentropy,
+    TripletLoss,
+    apply_threshold,
     binary_focal_loss,
+    bpmll_loss,
+    center_loss,
     cost_sensitive_crossentropy,
+    fit_linear_threshold,
     label_smoothing_crossentropy,
+    linear_threshold,
     pack_example_costs,
+    triplet_loss,
+    triplet_margin_loss,
     unpack_example_costs,
 )
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "BPMLLLoss",
     "BinaryFocalLoss",
     "CombinedLoss",
     "CostSensitiveCrossentropy",
     "LabelSmoothingCrossentropy",
+    "TripletLoss",
     "__version__",
+    "apply_threshold",
     "binary_focal_loss",
+    "bpmll_loss",
+    "callbacks",
+    "center_loss",
     "cost_sensitive_crossentropy",
+    "fit_linear_threshold",
     "label_smoothing_crossentropy",
+    "layers",
+    "linear_threshold",
     "losses",
+    "metrics",
     "pack_example_costs",
+    "triplet_loss",
+    "triplet_margin_loss",
     "unpack_example_costs",
 ]

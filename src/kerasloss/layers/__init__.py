@@ -1,14 +1,13 @@
-"""Layers that add a loss to a model: for losses that are not a function of (y_true, y_pred)."""
+"""Layers for the losses that are not a function of (y_true, y_pred) alone.
 
-from kerasloss.layers.triplet import TripletMarginLossLayer as TripletMarginLossLayer
-
-"""Layers for the losses that own weights: they add their loss through `add_loss`."""
+They own what the loss needs (class centres, class kernels, a fitted threshold) or add
+their loss from intermediate tensors with `add_loss`.
+"""
 
 from kerasloss.layers.center import CenterLoss as CenterLoss
 from kerasloss.layers.center import OutputMean as OutputMean
-
-"""Layers that own weights a loss needs: margin-softmax class kernels."""
-
-from kerasloss.layers.margin import ArcFace, CosFace, SphereFace
-
-__all__ = ["ArcFace", "CosFace", "SphereFace"]
+from kerasloss.layers.margin import ArcFace as ArcFace
+from kerasloss.layers.margin import CosFace as CosFace
+from kerasloss.layers.margin import SphereFace as SphereFace
+from kerasloss.layers.triplet import TripletMarginLossLayer as TripletMarginLossLayer
+from kerasloss.losses.multilabel import LinearThreshold as LinearThreshold
