@@ -105,7 +105,7 @@ class _MarginSoftmax(keras.layers.Layer):
     """The shared part: the kernel, the cosines, the label handling and the config.
 
     Subclasses define `_target_logit(cosine_of_target)` (the margin, before scaling) and
-    `_scale(embeddings)` (a Python float or a (B, 1) tensor).
+    `_scale(embeddings)` (a scalar or a (B, 1) tensor).
     """
 
     def __init__(self, num_classes, *, kernel_initializer="glorot_uniform", **kwargs):
@@ -189,8 +189,7 @@ class _MarginSoftmax(keras.layers.Layer):
         return config
 
 
-_ARGS = """
-    Call arguments:
+_ARGS = """Call arguments:
         inputs: `[embeddings, labels]` while training: embeddings (B, D) and integer class
             ids (B,) or (B, 1), in [0, num_classes) (ids cast to float are accepted);
             or `embeddings` alone, for inference.
@@ -224,6 +223,7 @@ class CosFace(_MarginSoftmax):
         margin: the margin m >= 0 subtracted from the target class's cosine.
         kernel_initializer: initializer of `kernel`, (D, num_classes).
         **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+
     {args}
     Raises:
         ValueError: if an argument is out of range, or the inputs have the wrong shape.
@@ -288,6 +288,7 @@ class ArcFace(_MarginSoftmax):
             pytorch-metric-learning's `ArcFaceLoss` takes degrees).
         kernel_initializer: initializer of `kernel`, (D, num_classes).
         **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+
     {args}
     Raises:
         ValueError: if an argument is out of range, or the inputs have the wrong shape.
@@ -356,11 +357,12 @@ class SphereFace(_MarginSoftmax):
     embeddings to norm 0, where every logit is 0: on scikit-learn's digits, m = 4 stays
     at chance. The paper blends in the plain cosine with a weight lambda, annealed
     from 1000 down to about 5; `softmax_weight` is that lambda, held constant (5 trains
-    digits to 97% with m = 4). cos(m theta) is the Chebyshev
-    polynomial T_m(cos(theta)), and k counts the thresholds cos(j pi / m), j = 1..m, that
-    the cosine is at or below, so arccos is never used and the gradient stays finite at
-    theta = 0 and theta = pi. `target` is continuous in theta, so where a cosine falls
-    exactly on a threshold does not change its value.
+    digits to 97% with m = 4).
+
+    cos(m theta) is the Chebyshev polynomial T_m(cos(theta)), and k counts the thresholds
+    cos(j pi / m), j = 1..m, that the cosine is at or below, so arccos is never used and
+    the gradient stays finite at theta = 0 and theta = pi. `target` is continuous in
+    theta, so where a cosine falls exactly on a threshold does not change its value.
 
     Args:
         num_classes: number of classes, an integer >= 1.
@@ -370,6 +372,7 @@ class SphereFace(_MarginSoftmax):
             target logit; 0 applies the full margin.
         kernel_initializer: initializer of `kernel`, (D, num_classes).
         **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+
     {args}
     Raises:
         ValueError: if an argument is out of range, or the inputs have the wrong shape.
