@@ -84,8 +84,9 @@ class CenterLoss(keras.layers.Layer):
     recipe and for prediction without labels.
 
     The layer computes in float32 when the embeddings are float16 or bfloat16 (a mixed
-    precision policy), with float32 centres; it does not autocast its inputs, so float
-    labels are never rounded to 16 bits. The features come back unchanged.
+    precision policy), with float32 centres that are never read in 16 bits; it does not
+    autocast its inputs either, so float labels are never rounded to 16 bits. The
+    features come back unchanged.
 
     Args:
         num_classes: number of classes C, an integer >= 1.
@@ -153,6 +154,7 @@ class CenterLoss(keras.layers.Layer):
             shape=(),
             initializer=keras.initializers.Constant(self._initial_loss_weight),
             trainable=False,
+            autocast=False,
             name="loss_weight",
         )
         self.centers = None
@@ -176,6 +178,9 @@ class CenterLoss(keras.layers.Layer):
             shape=(self.num_classes, features_shape[-1]),
             initializer=self.centers_initializer,
             trainable=self.alpha is None,
+            # Never read in 16 bits: a mixed-precision layer called without an enclosing
+            # autocast scope (JAX's stateless predict/train step) would otherwise round them.
+            autocast=False,
             name="centers",
         )
 
