@@ -257,14 +257,22 @@ def _compile(model, **kwargs):
     )
 
 
-def test_update_rule_step_by_step_inside_fit():
+@pytest.mark.parametrize("policy", ["float32", "mixed_float16"])
+def test_update_rule_step_by_step_inside_fit(policy):
+    """The centres and the logged term follow a NumPy replay of every step. Under
+    mixed_float16 the float32 features reach the layer uncast, so the replay is as exact."""
     rng = np.random.default_rng(10)
     n, batch, alpha = 64, 16, 0.5
     x = rng.normal(size=(n, D)).astype(np.float32)
     y = rng.integers(0, C, size=n)
     c0 = rng.normal(size=(C, D)).astype(np.float32)
-    layer = CenterLoss(C, loss_weight=0.1, alpha=alpha, return_center_loss=True, name="center")
-    model = _direct_model(layer)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        layer = CenterLoss(C, loss_weight=0.1, alpha=alpha, return_center_loss=True, name="center")
+        model = _direct_model(layer)
+    finally:
+        keras.config.set_dtype_policy(previous)
     layer.centers.assign(c0)
     _compile(model, **COMPILED)
     history = model.fit(
