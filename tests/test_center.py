@@ -257,14 +257,22 @@ def _compile(model, **kwargs):
     )
 
 
-def test_update_rule_step_by_step_inside_fit():
+@pytest.mark.parametrize("policy", ["float32", "mixed_float16"])
+def test_update_rule_step_by_step_inside_fit(policy):
+    """The centres and the logged term follow a NumPy replay of every step. Under
+    mixed_float16 the float32 features reach the layer uncast, so the replay is as exact."""
     rng = np.random.default_rng(10)
     n, batch, alpha = 64, 16, 0.5
     x = rng.normal(size=(n, D)).astype(np.float32)
     y = rng.integers(0, C, size=n)
     c0 = rng.normal(size=(C, D)).astype(np.float32)
-    layer = CenterLoss(C, loss_weight=0.1, alpha=alpha, return_center_loss=True, name="center")
-    model = _direct_model(layer)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        layer = CenterLoss(C, loss_weight=0.1, alpha=alpha, return_center_loss=True, name="center")
+        model = _direct_model(layer)
+    finally:
+        keras.config.set_dtype_policy(previous)
     layer.centers.assign(c0)
     _compile(model, **COMPILED)
     history = model.fit(
@@ -331,6 +339,30 @@ def test_out_of_range_labels_inside_a_compiled_step():
     model.compile(run_eagerly=True)  # eager: the values are known and checked
     with pytest.raises(ValueError, match=r"class ids in \[0, 3\]"):
         model.predict([x, y], verbose=0)
+
+
+def test_labels_and_centres_are_not_rounded_under_mixed_precision():
+    """Labels from a float (B, 1) input and the centres stay exact under mixed_float16:
+    neither is cast to float16, where 2049 would round to 2048. (Found on JAX: its
+    compiled predict step calls the model without an autocast scope, and a mixed layer
+    then reads autocast variables in float16.)"""
+    num_classes, labels = 3000, np.array([[2049.0], [7.0], [2999.0]], np.float32)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        x_in, y_in = keras.Input((2,)), keras.Input((1,))  # float32 labels
+        layer = CenterLoss(num_classes, return_center_loss=True, name="center")
+        features, center = layer([keras.layers.Dense(2, name="embedding")(x_in), y_in])
+        model = keras.Model([x_in, y_in], center)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    model.get_layer("embedding").set_weights([np.zeros((2, 2)), np.zeros(2)])
+    centers = np.stack([np.arange(num_classes), np.zeros(num_classes)], axis=1)
+    layer.centers.assign(centers.astype(np.float32))
+    model.compile(**COMPILED)
+    got = model.predict([np.zeros((3, 2), np.float32), labels], verbose=0)
+    assert keras.backend.standardize_dtype(features.dtype) == "float16"
+    np.testing.assert_array_equal(got, 0.5 * labels[:, 0].astype(np.float64) ** 2)
 
 
 # ---------------------------------------------------------------- mixed precision

@@ -9,6 +9,7 @@ from keras import ops
 
 from kerasloss import _checks
 from kerasloss._geometry import working_dtype
+from kerasloss._numerics import is_float
 from kerasloss.losses.center import (
     assignment,
     center_term,
@@ -83,8 +84,9 @@ class CenterLoss(keras.layers.Layer):
     recipe and for prediction without labels.
 
     The layer computes in float32 when the embeddings are float16 or bfloat16 (a mixed
-    precision policy), with float32 centres; it does not autocast its inputs, so float
-    labels are never rounded to 16 bits. The features come back unchanged.
+    precision policy), with float32 centres that are never read in 16 bits; it does not
+    autocast its inputs either, so float labels are never rounded to 16 bits. The
+    features come back unchanged.
 
     Args:
         num_classes: number of classes C, an integer >= 1.
@@ -152,6 +154,7 @@ class CenterLoss(keras.layers.Layer):
             shape=(),
             initializer=keras.initializers.Constant(self._initial_loss_weight),
             trainable=False,
+            autocast=False,
             name="loss_weight",
         )
         self.centers = None
@@ -175,6 +178,9 @@ class CenterLoss(keras.layers.Layer):
             shape=(self.num_classes, features_shape[-1]),
             initializer=self.centers_initializer,
             trainable=self.alpha is None,
+            # Never read in 16 bits: a mixed-precision layer called without an enclosing
+            # autocast scope (JAX's stateless predict/train step) would otherwise round them.
+            autocast=False,
             name="centers",
         )
 
@@ -182,10 +188,8 @@ class CenterLoss(keras.layers.Layer):
         features, labels = inputs
         features = check_features(features)
         ids = class_ids(labels, self.num_classes, batch_size=features.shape[0])
-        dtype = working_dtype(features.dtype)
+        dtype = self._compute_dtype(features.dtype)
         centers = ops.convert_to_tensor(self.centers)
-        if keras.backend.standardize_dtype(centers.dtype) == "float64":
-            dtype = "float64"
         onehot = assignment(ids, self.num_classes, dtype)
         per_sample = center_term(ops.cast(features, dtype), onehot, ops.cast(centers, dtype))
         weight = ops.cast(self.loss_weight, dtype)
@@ -196,15 +200,20 @@ class CenterLoss(keras.layers.Layer):
             return features, per_sample
         return features
 
+    def _compute_dtype(self, features_dtype):
+        """float32 for 16-bit features; float64 if the features or the centres are."""
+        if keras.backend.standardize_dtype(self.variable_dtype) == "float64":
+            return "float64"
+        return working_dtype(features_dtype)
+
     def compute_output_spec(self, inputs, training=None):
-        features = inputs[0]
+        shape, dtype = inputs[0].shape, inputs[0].dtype
+        if not is_float(dtype):  # `call` casts integer features to floatx
+            dtype = keras.config.floatx()
+        features = keras.KerasTensor(shape, dtype=dtype)
         if not self.return_center_loss:
-            return keras.KerasTensor(features.shape, dtype=features.dtype)
-        dtype = working_dtype(features.dtype)
-        return (
-            keras.KerasTensor(features.shape, dtype=features.dtype),
-            keras.KerasTensor(features.shape[:1], dtype=dtype),
-        )
+            return features
+        return features, keras.KerasTensor(shape[:1], dtype=self._compute_dtype(dtype))
 
     def get_config(self):
         config = super().get_config()
