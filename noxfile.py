@@ -22,8 +22,8 @@ BACKENDS = sorted(MATRIX["backends"])
 def lint(session: nox.Session) -> None:
     """ruff: lint and formatting check."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
-    session.run("ruff", "check", "src", "tests", "noxfile.py")
-    session.run("ruff", "format", "--check", "src", "tests", "noxfile.py")
+    session.run("ruff", "check", "src", "tests", "examples", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "tests", "examples", "noxfile.py")
 
 
 def _pytest(session: nox.Session, keras_requirements: list[str], backend: str) -> None:
