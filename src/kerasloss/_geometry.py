@@ -165,15 +165,13 @@ def prefix_length(sorted_rows, queries, predicate):
     """
     width = sorted_rows.shape[-1]
     steps = max(1, math.ceil(math.log2(width + 1))) if width is not None else 31
-    size = ops.shape(sorted_rows)[-1]
-    low = ops.zeros_like(queries, dtype="int32")
-    high = low + ops.cast(size, "int32")
-    last = ops.cast(size, "int32") - 1
-    for _ in range(steps):
-        middle = (low + high) // 2
-        value = ops.take_along_axis(sorted_rows, ops.minimum(middle, last), axis=-1)
-        active = ops.less(low, high)
-        holds = predicate(value, queries)
-        low = ops.where(ops.logical_and(active, holds), middle + 1, low)
-        high = ops.where(ops.logical_and(active, ops.logical_not(holds)), middle, high)
-    return low
+    size = ops.cast(ops.shape(sorted_rows)[-1], "int32")
+    # Binary lifting: `length` only grows, by 2^k, 2^(k-1), ..., 1, while the entry it
+    # would add still satisfies the predicate. A step past the end reads the last entry;
+    # if that one satisfies it, all do, and the final clip gives M.
+    length = ops.zeros_like(queries, dtype="int32")
+    for k in reversed(range(steps)):
+        candidate = length + (1 << k)
+        value = ops.take_along_axis(sorted_rows, ops.minimum(candidate, size) - 1, axis=-1)
+        length = ops.where(predicate(value, queries), candidate, length)
+    return ops.minimum(length, size)

@@ -169,10 +169,9 @@ def batch_all(distances, positive, negative, *, margin):
     (D[a, p] - D[a, n]) + margin over the triplets where it is > 0; 0 with zero
     gradient when there is none (pytorch-metric-learning's TripletMarginLoss with
     AvgNonZeroReducer). Memory O(B^2): the violating negatives of a pair (a, p) are a
-    prefix of a's sorted negatives, so only prefix lengths are counted.
+    prefix of a's sorted negatives, so a prefix length and a prefix sum per pair suffice.
     """
     dtype = distances.dtype
-    size = ops.shape(distances)[0]
     keys, values, _ = _geometry.sorted_by_mask(distances, negative)
     m = _constant(margin, dtype)
     zero = ops.cast(0, dtype)
@@ -182,16 +181,14 @@ def batch_all(distances, positive, negative, *, margin):
         keys, ops.stop_gradient(distances), lambda value, query: (query - value) + m > zero
     )
     violated = ops.where(positive, violated, ops.zeros_like(violated))
-    # uses[a, k] = #{p : violated[a, p] > k}, how many pairs the k-th closest negative
-    # of a violates; an integer search, because keras.ops.cumsum computes float64 in
-    # float32 on some backends.
-    index = ops.broadcast_to(ops.arange(size, dtype="int32")[None, :], ops.shape(violated))
-    uses = size - _geometry.prefix_length(
-        ops.sort(violated, axis=1), index, lambda value, query: ops.less_equal(value, query)
-    )
+    # The violating negatives of (a, p) are the first violated[a, p] of a's sorted row:
+    # their distances sum to a prefix sum, gathered per pair.
+    prefix = ops.cumsum(values, axis=1)
+    prefix = ops.concatenate([ops.zeros_like(prefix[:, :1]), prefix], axis=1)
+    prefix = ops.cast(prefix, dtype)  # keras.ops.cumsum gives float32 for float64 on torch
     count = ops.cast(violated, dtype)
     totals = ops.sum(count * (distances + m), axis=1) - ops.sum(
-        ops.cast(uses, dtype) * values, axis=1
+        ops.take_along_axis(prefix, violated, axis=1), axis=1
     )
     return _per_anchor_share(totals, ops.sum(count), distances)
 
