@@ -47,8 +47,10 @@ def l2_normalize(x, axis=-1):
     """x / max(||x||, NORM_FLOOR) along `axis`: a zero row stays zero, with a finite gradient."""
     x = ops.convert_to_tensor(x)
     squared = ops.sum(ops.square(x), axis=axis, keepdims=True)
-    floor = ops.cast(NORM_FLOOR**2, x.dtype)
-    return x * ops.rsqrt(ops.maximum(squared, floor))
+    # `where`, not `maximum`: Keras on torch computes maximum (and matmul) of two float64
+    # tensors in float32; `where`, `einsum` and the unary ops keep float64.
+    floor = ops.convert_to_tensor(NORM_FLOOR**2, dtype=x.dtype)
+    return x * ops.rsqrt(ops.where(squared > floor, squared, floor))
 
 
 def row_squared_euclidean(a, b):
@@ -69,6 +71,15 @@ def row_distance(a, b, distance):
     return 1 - ops.sum(l2_normalize(a) * l2_normalize(b), axis=-1)
 
 
+def gram(x):
+    """x x^T, (B, B); `einsum` keeps float64 on every backend, `matmul` not on torch."""
+    return ops.einsum("id,jd->ij", x, x)
+
+
+def _clamp_at_zero(x):
+    return ops.where(x > 0, x, ops.zeros_like(x))
+
+
 def pairwise_squared_euclidean(x):
     """||x_i - x_j||^2 for all pairs, (B, B), from the Gram matrix.
 
@@ -77,8 +88,7 @@ def pairwise_squared_euclidean(x):
     """
     x = ops.convert_to_tensor(x)
     squared = ops.sum(ops.square(x), axis=-1)
-    gram = ops.matmul(x, ops.transpose(x))
-    distances = ops.maximum(squared[:, None] + squared[None, :] - 2 * gram, 0)
+    distances = _clamp_at_zero(squared[:, None] + squared[None, :] - 2 * gram(x))
     off_diagonal = 1 - ops.eye(ops.shape(x)[0], dtype=x.dtype)
     return distances * off_diagonal
 
@@ -93,7 +103,7 @@ def pairwise_distances(x, distance):
     x = ops.convert_to_tensor(x)
     if distance == "cosine":
         unit = l2_normalize(x)
-        return ops.maximum(1 - ops.matmul(unit, ops.transpose(unit)), 0)
+        return _clamp_at_zero(1 - gram(unit))
     squared = pairwise_squared_euclidean(x)
     return squared if distance == "squared_euclidean" else safe_sqrt(squared)
 

@@ -225,7 +225,7 @@ def _mining_distances(embeddings, distance, mining):
         # -cos(a, b) orders and differences exactly as 1 - cos(a, b) does, and with it the
         # test (-cos_ap + cos_an) + margin > 0 is the reference's own, bit for bit.
         unit = _geometry.l2_normalize(embeddings)
-        return -ops.matmul(unit, ops.transpose(unit))
+        return -_geometry.gram(unit)
     return _geometry.pairwise_distances(embeddings, distance)
 
 
