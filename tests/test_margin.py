@@ -316,7 +316,7 @@ def test_arguments_are_checked_by_name(make, error, match):
 
 def test_inputs_of_the_wrong_shape_are_rejected():
     layer = CosFace(3)
-    with pytest.raises(ValueError, match="`labels` must hold one class id per embedding"):
+    with pytest.raises(ValueError, match="`labels` must hold one integer class id per embedding"):
         layer([np.ones((4, 2), "float32"), np.zeros((4, 3), "int32")])
     with pytest.raises(ValueError, match=r"`\[embeddings, labels\]`"):
         layer([np.ones((4, 2), "float32")] * 3)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from keras import ops
 
 
 def check_bool(name: str, value) -> bool:
@@ -104,3 +105,30 @@ def check_same_shape(y_true, y_pred, *, hint: str = "", last_axis=None) -> None:
         f"`y_true` must have shape {expected} to match `y_pred` of shape {pred_shape}; "
         f"got shape {true_shape}.{hint}"
     )
+
+
+def check_num_classes(num_classes) -> int:
+    """An integer >= 1 (not a bool); TypeError or ValueError naming `num_classes`."""
+    if isinstance(num_classes, (bool, np.bool_)) or not isinstance(num_classes, (int, np.integer)):
+        raise TypeError(
+            f"`num_classes` must be an integer >= 1; got {num_classes!r} "
+            f"({type(num_classes).__name__})."
+        )
+    if num_classes < 1:
+        raise ValueError(f"`num_classes` must be an integer >= 1; got {num_classes}.")
+    return int(num_classes)
+
+
+def label_vector(name: str, labels, *, per: str):
+    """Class ids of shape (B,) or (B, 1) as a (B,) tensor; ValueError naming `name` otherwise.
+
+    `per` names what each label belongs to ("embedding", "sample") in the message.
+    """
+    labels = ops.convert_to_tensor(labels)
+    shape = tuple(labels.shape)
+    if not (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
+        raise ValueError(
+            f"`{name}` must hold one integer class id per {per}, shape (batch_size,) or "
+            f"(batch_size, 1); got shape {shape}."
+        )
+    return ops.reshape(labels, (-1,)) if len(shape) == 2 else labels

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
-
 import keras
 from keras import ops
 
@@ -19,17 +17,6 @@ from kerasloss.losses.center import (
 )
 
 _register = keras.saving.register_keras_serializable(package="kerasloss")
-
-
-def _check_num_classes(num_classes) -> int:
-    if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral):
-        raise TypeError(
-            f"`num_classes` must be an integer >= 1; got {num_classes!r} "
-            f"({type(num_classes).__name__})."
-        )
-    if num_classes < 1:
-        raise ValueError(f"`num_classes` must be an integer >= 1; got {num_classes}.")
-    return int(num_classes)
 
 
 def _check_alpha(alpha):
@@ -144,7 +131,7 @@ class CenterLoss(keras.layers.Layer):
     ):
         kwargs.setdefault("autocast", False)
         super().__init__(**kwargs)
-        self.num_classes = _check_num_classes(num_classes)
+        self.num_classes = _checks.check_num_classes(num_classes)
         self.alpha = _check_alpha(alpha)
         self.return_center_loss = _checks.check_bool("return_center_loss", return_center_loss)
         self.centers_initializer = keras.initializers.get(centers_initializer)

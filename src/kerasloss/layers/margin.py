@@ -43,17 +43,6 @@ _register = keras.saving.register_keras_serializable(package="kerasloss")
 # --------------------------------------------------------------------------- helpers
 
 
-def _check_num_classes(num_classes) -> int:
-    if isinstance(num_classes, (bool, np.bool_)) or not isinstance(num_classes, (int, np.integer)):
-        raise TypeError(
-            f"`num_classes` must be an integer >= 1; got {num_classes!r} "
-            f"({type(num_classes).__name__})."
-        )
-    if num_classes < 1:
-        raise ValueError(f"`num_classes` must be an integer >= 1; got {num_classes}.")
-    return int(num_classes)
-
-
 def _check_scale(scale) -> float:
     scale = _checks.check_real("scale", scale)
     if scale <= 0:
@@ -113,7 +102,7 @@ class _MarginSoftmax(keras.layers.Layer):
         # float16/bfloat16, where class ids above 2048/256 are no longer exact.
         kwargs.pop("autocast", None)
         super().__init__(autocast=False, **kwargs)
-        self.num_classes = _check_num_classes(num_classes)
+        self.num_classes = _checks.check_num_classes(num_classes)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
     def build(self, input_shape):
@@ -164,14 +153,7 @@ class _MarginSoftmax(keras.layers.Layer):
         return cosine * self._scale(embeddings)
 
     def _target_mask(self, labels):
-        labels = ops.convert_to_tensor(labels)
-        if len(labels.shape) == 2 and labels.shape[-1] == 1:
-            labels = ops.squeeze(labels, axis=-1)
-        if len(labels.shape) != 1:
-            raise ValueError(
-                "`labels` must hold one class id per embedding, shape (batch_size,) or "
-                f"(batch_size, 1); got shape {tuple(labels.shape)}."
-            )
+        labels = _checks.label_vector("labels", labels, per="embedding")
         return ops.one_hot(ops.cast(labels, "int32"), self.num_classes, dtype="int32")
 
     def _target_logit(self, cosine_of_target):

@@ -15,6 +15,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from kerasloss import _checks
 from kerasloss._geometry import row_squared_euclidean, working_dtype
 from kerasloss._numerics import is_float
 
@@ -50,14 +51,7 @@ def class_ids(labels, num_classes: int, batch_size=None):
     Values are checked (integers in [0, num_classes)) whenever they are known; see
     `_concrete_values`.
     """
-    labels = ops.convert_to_tensor(labels)
-    if len(labels.shape) == 2 and labels.shape[-1] == 1:
-        labels = ops.squeeze(labels, axis=-1)
-    if len(labels.shape) != 1:
-        raise ValueError(
-            "`labels` must hold one integer class id per sample, shape (batch_size,) or "
-            f"(batch_size, 1); got shape {tuple(labels.shape)}."
-        )
+    labels = _checks.label_vector("labels", labels, per="sample")
     if batch_size is not None and labels.shape[0] is not None and labels.shape[0] != batch_size:
         raise ValueError(
             f"`labels` must have one entry per row of `features` ({batch_size}); "

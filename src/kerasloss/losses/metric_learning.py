@@ -201,23 +201,18 @@ _MINERS = {"batch_hard": batch_hard, "semi_hard": semi_hard, "batch_all": batch_
 
 def _labels_and_embeddings(y_true, y_pred):
     y_pred = _float_tensor(y_pred)
-    labels = ops.convert_to_tensor(y_true)
     if len(y_pred.shape) != 2:
         raise ValueError(
             f"`y_pred` must hold embeddings of shape (batch_size, D); got shape "
             f"{tuple(y_pred.shape)}."
         )
-    shape = tuple(labels.shape)
-    if not (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
+    labels = _checks.label_vector("y_true", y_true, per="embedding")
+    size = labels.shape[0]
+    if size is not None and y_pred.shape[0] is not None and size != y_pred.shape[0]:
         raise ValueError(
-            f"`y_true` must hold one integer label per embedding, shape (batch_size,) or "
-            f"(batch_size, 1); got shape {shape}."
+            f"`y_true` has {size} labels for {y_pred.shape[0]} embeddings in `y_pred`."
         )
-    if shape[0] is not None and y_pred.shape[0] is not None and shape[0] != y_pred.shape[0]:
-        raise ValueError(
-            f"`y_true` has {shape[0]} labels for {y_pred.shape[0]} embeddings in `y_pred`."
-        )
-    return ops.reshape(labels, (-1,)), y_pred
+    return labels, y_pred
 
 
 def _mining_distances(embeddings, distance, mining):
