@@ -4,9 +4,6 @@ logging the term in History, saving, mixed precision, and a fit on scikit-learn'
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import keras
@@ -16,6 +13,7 @@ from keras import ops
 
 import _reference as ref
 from _autodiff import autodiff, finite_differences, float64_context
+from _fresh import reload_in_fresh_process
 from kerasloss.layers.center import CenterLoss, OutputMean
 from kerasloss.losses.center import center_loss
 
@@ -431,21 +429,7 @@ def test_saved_model_reloads_in_a_fresh_process(tmp_path):
     model.fit([x, y], {"logits": y, "center": y}, batch_size=16, epochs=1, verbose=0)
     layer.loss_weight.assign(0.7)  # a value set by a schedule is state, and is saved
     expected = model.evaluate([x, y], {"logits": y, "center": y}, verbose=0, return_dict=True)
-    model.save(tmp_path / "model.keras")
-    np.savez(tmp_path / "data.npz", x=x, y=y)
-    script = tmp_path / "reload.py"
-    script.write_text(RELOAD)
-    done = subprocess.run(
-        [sys.executable, str(script), str(tmp_path / "model.keras"), str(tmp_path / "data.npz")],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, KERAS_BACKEND=BACKEND),
-        cwd=tmp_path,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    reloaded = json.loads(done.stdout.strip().splitlines()[-1])
+    reloaded = reload_in_fresh_process(tmp_path, model, RELOAD, x=x, y=y)
     assert reloaded["class"] == "kerasloss.layers.center.CenterLoss"
     np.testing.assert_array_equal(reloaded["centers"], _np(layer.centers))
     assert reloaded["loss_weight"] == pytest.approx(0.7)

@@ -5,9 +5,6 @@ from __future__ import annotations
 import inspect
 import json
 import math
-import os
-import subprocess
-import sys
 import textwrap
 
 import keras
@@ -16,6 +13,7 @@ import pytest
 
 import _reference as ref
 from _autodiff import autodiff, finite_differences, float64_context
+from _fresh import reload_in_fresh_process
 from kerasloss.layers.margin import ArcFace, CosFace, SphereFace
 
 BACKEND = keras.backend.backend()
@@ -443,22 +441,7 @@ def test_saved_model_reloads_in_a_fresh_process(tmp_path):
     train.compile(optimizer="adam", loss={k: loss for k in heads})
     train.fit([x, y], {k: y for k in heads}, batch_size=16, epochs=1, verbose=0)
     expected = train.predict([x, y], verbose=0)
-    train.save(tmp_path / "model.keras")
-    np.savez(tmp_path / "data.npz", x=x, y=y)
-    script = tmp_path / "reload.py"
-    script.write_text(RELOAD)
-    env = dict(os.environ, KERAS_BACKEND=BACKEND)
-    done = subprocess.run(
-        [sys.executable, str(script), str(tmp_path / "model.keras"), str(tmp_path / "data.npz")],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    reloaded = json.loads(done.stdout.strip().splitlines()[-1])
+    reloaded = reload_in_fresh_process(tmp_path, train, RELOAD, x=x, y=y)
     for name, head in heads.items():
         assert reloaded["heads"][name] == type(head).__name__
         np.testing.assert_allclose(reloaded["logits"][name], expected[name], rtol=1e-5, atol=1e-5)

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import keras
@@ -14,8 +11,8 @@ import pytest
 
 import _models
 import kerasloss
+from _fresh import reload_in_fresh_process
 
-BACKEND = keras.backend.backend()
 
 
 def _per_head(model, x, y):
@@ -68,22 +65,8 @@ def test_saved_model_reloads_in_a_fresh_process(tmp_path):
     model.compile(optimizer="adam", loss=losses)
     model.fit(x, y, batch_size=64, epochs=1, verbose=0)
     expected = model.evaluate(x, y, batch_size=128, verbose=0, return_dict=True)
-    model.save(tmp_path / "model.keras")
-    np.savez(tmp_path / "data.npz", x=x, **{f"y_{k}": v for k, v in y.items()})
-    script = tmp_path / "reload.py"
-    script.write_text(RELOAD)
-    env = dict(os.environ, KERAS_BACKEND=BACKEND)
-    done = subprocess.run(
-        [sys.executable, str(script), str(tmp_path / "model.keras"), str(tmp_path / "data.npz")],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    reloaded = json.loads(done.stdout.strip().splitlines()[-1])
+    data = {"x": x, **{f"y_{k}": v for k, v in y.items()}}
+    reloaded = reload_in_fresh_process(tmp_path, model, RELOAD, **data)
     for key, value in expected.items():
         np.testing.assert_allclose(reloaded["results"][key], float(value), rtol=1e-5, err_msg=key)
     for head, loss in losses.items():
