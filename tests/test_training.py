@@ -14,7 +14,6 @@ import kerasloss
 from _fresh import reload_in_fresh_process
 
 
-
 def _per_head(model, x, y):
     results = model.evaluate(x, y, batch_size=128, verbose=0, return_dict=True)
     return {head: float(results[f"{head}_loss"]) for head in _models.losses()}
