@@ -182,11 +182,21 @@ _ARGS = """Call arguments:
 """
 
 
+class _ScaledMarginSoftmax(_MarginSoftmax):
+    """ArcFace and CosFace: every logit is `scale` times a cosine; the margin is theirs."""
+
+    def _scale(self, embeddings):
+        return _constant(self.scale, embeddings.dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale, "margin": self.margin}
+
+
 # ------------------------------------------------------------------------------ CosFace
 
 
 @_register
-class CosFace(_MarginSoftmax):
+class CosFace(_ScaledMarginSoftmax):
     """Large margin cosine logits (CosFace): the target cosine minus a margin, scaled.
 
     Formula:
@@ -229,18 +239,12 @@ class CosFace(_MarginSoftmax):
     def _target_logit(self, cosine_of_target):
         return cosine_of_target - _constant(self.margin, cosine_of_target.dtype)
 
-    def _scale(self, embeddings):
-        return _constant(self.scale, embeddings.dtype)
-
-    def get_config(self):
-        return {**super().get_config(), "scale": self.scale, "margin": self.margin}
-
 
 # ------------------------------------------------------------------------------ ArcFace
 
 
 @_register
-class ArcFace(_MarginSoftmax):
+class ArcFace(_ScaledMarginSoftmax):
     """Additive angular margin logits (ArcFace): the target angle plus a margin, scaled.
 
     Formula:
@@ -303,12 +307,6 @@ class ArcFace(_MarginSoftmax):
         fallback = cosine_of_target - _constant(m * math.sin(m), dtype)
         # theta <= pi - m  <=>  cos(theta) >= cos(pi - m) = -cos(m)
         return ops.where(cosine_of_target >= _constant(-math.cos(m), dtype), shifted, fallback)
-
-    def _scale(self, embeddings):
-        return _constant(self.scale, embeddings.dtype)
-
-    def get_config(self):
-        return {**super().get_config(), "scale": self.scale, "margin": self.margin}
 
 
 # --------------------------------------------------------------------------- SphereFace
