@@ -9,8 +9,11 @@ five multi-label metrics of each on the test rows as a Markdown table, computed 
 
     KERAS_BACKEND=jax python examples/yeast_bpmll.py [--epochs N] [--seed S] [--ensemble N]
 
-The hyper-parameters below were chosen by 5-fold cross-validation on the training rows
-only (docs/yeast.md); the test rows are used once, for the table. Needs `river` (the data
+Besides the single BP-MLL network (seed S) it reports an ensemble: the mean score of
+ENSEMBLE networks (seeds S, S+1, ...; the first is the single network). The
+hyper-parameters below, the ensemble size included, were chosen by 5-fold
+cross-validation on the training rows only (docs/yeast.md, second selection round); the
+test rows are used once, for the table. Needs `river` (the data
 ships inside its wheel, no download) and `scikit-learn`.
 """
 
@@ -36,18 +39,19 @@ from kerasloss.metrics import (
 
 TRAIN_ROWS = 1500  # rows 0-1499 train, 1500-2416 test: the split of Elisseeff & Weston (2001)
 
-# Chosen by 5-fold cross-validation on the training rows (docs/yeast.md). The paper used
-# 21 tanh hidden units and online gradient descent; ReLU hidden units and a tanh output
-# stretched to [-2, 2] ranked better in cross-validation. Both networks share the
-# architecture; L2 factor and epochs were chosen for each loss separately.
+# Chosen by 5-fold cross-validation on the training rows (docs/yeast.md, two selection
+# rounds). The paper used 21 tanh hidden units and online gradient descent; ReLU hidden
+# units and a tanh output stretched to [-OUTPUT_SCALE, OUTPUT_SCALE] ranked better in
+# cross-validation. Both networks share the
+# architecture; dropout rate, L2 factor and epochs were chosen for each loss separately.
 HIDDEN = 512
 HIDDEN_ACTIVATION = "relu"
-DROPOUT = 0.3
-OUTPUT_SCALE = 2.0  # BP-MLL outputs: OUTPUT_SCALE * tanh(z)
+OUTPUT_SCALE = 3.0  # BP-MLL outputs: OUTPUT_SCALE * tanh(z)
 LEARNING_RATE = 1e-3
 BATCH_SIZE = 32
-BPMLL = {"l2": 1e-3, "epochs": 25}
-CROSS_ENTROPY = {"l2": 1e-4, "epochs": 25}
+BPMLL = {"dropout": 0.5, "l2": 1e-3, "epochs": 15}
+ENSEMBLE = 10  # BP-MLL networks averaged in the ensemble row
+CROSS_ENTROPY = {"dropout": 0.3, "l2": 1e-4, "epochs": 25}
 
 # The paper's BP-MLL figures on Yeast (10-fold cross-validation on all 2417 rows), from a
 # secondary reading of the paper: approximate. Coverage converted to scikit-learn's convention.
@@ -83,11 +87,12 @@ def network(*, bpmll, seed):
     outputs are logits (sigmoid(2z) = (tanh(z) + 1) / 2: the same family of networks).
     """
     keras.utils.set_random_seed(seed)
-    regularizer = keras.regularizers.L2((BPMLL if bpmll else CROSS_ENTROPY)["l2"])
+    chosen = BPMLL if bpmll else CROSS_ENTROPY
+    regularizer = keras.regularizers.L2(chosen["l2"])
     layers = [
         keras.Input((103,)),
         keras.layers.Dense(HIDDEN, activation=HIDDEN_ACTIVATION, kernel_regularizer=regularizer),
-        keras.layers.Dropout(DROPOUT),
+        keras.layers.Dropout(chosen["dropout"]),
         keras.layers.Dense(
             14, activation="tanh" if bpmll else None, kernel_regularizer=regularizer
         ),
@@ -154,8 +159,9 @@ def main(argv=None):
     parser.add_argument(
         "--ensemble",
         type=int,
-        default=1,
-        help="also report the mean score of this many BP-MLL networks (seeds S, S+1, ...)",
+        default=ENSEMBLE,
+        help="size of the BP-MLL ensemble row, the mean score of networks with seeds S, S+1, "
+        f"... (default {ENSEMBLE}, chosen by cross-validation; 1: no ensemble row)",
     )
     args = parser.parse_args(argv)
     start = time.perf_counter()
@@ -222,6 +228,14 @@ def main(argv=None):
         "Label sets for Hamming loss: BP-MLL, the learned linear threshold fitted on the "
         "training rows; the others, score > 0."
     )
+    # The target of issue #3, judged on unrounded figures (the table rounds to 4 decimals).
+    print("\nTarget: ranking loss <= 0.165 and average precision >= 0.765 on the test rows.")
+    for name, figures, _ in rows[: 2 if args.ensemble > 1 else 1]:
+        met = figures["ranking"] <= 0.165 and figures["lrap"] >= 0.765
+        print(
+            f"- {name}: ranking loss {figures['ranking']:.6f}, average precision "
+            f"{figures['lrap']:.6f}: {'met' if met else 'not met'}"
+        )
     print(f"Wall time: {time.perf_counter() - start:.1f} s")
 
 

@@ -38,7 +38,14 @@ def _table_row(stdout, name):
 @pytest.mark.slow
 def test_yeast_bpmll_prints_the_table():
     done = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "yeast_bpmll.py"), "--epochs", "2"],
+        [
+            sys.executable,
+            str(ROOT / "examples" / "yeast_bpmll.py"),
+            "--epochs",
+            "2",
+            "--ensemble",
+            "2",
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -72,7 +79,11 @@ def test_yeast_bpmll_prints_the_table():
 
     # Two epochs do not train the networks to the documented figures, but their rows
     # must hold metrics in range: losses in [0, 1], coverage in [1, 14].
-    for name in ("BP-MLL network", "same network, binary cross-entropy"):
+    for name in (
+        "BP-MLL network",
+        "BP-MLL, ensemble of 2",
+        "same network, binary cross-entropy",
+    ):
         hamming, one_error, coverage, ranking, precision = _table_row(out, name)
         assert 0.0 <= hamming <= 1.0 and 0.0 <= one_error <= 1.0
         assert 1.0 <= coverage <= 14.0
