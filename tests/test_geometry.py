@@ -64,13 +64,16 @@ def test_gradient_is_finite_with_identical_and_zero_embeddings(distance):
     )
 
 
-def test_l2_normalize_keeps_zero_rows_zero_with_finite_gradient():
+def test_l2_normalize_keeps_zero_rows_zero_with_zero_gradient():
     x = np.array([[3.0, 4.0], [0.0, 0.0]])
     with float64_context():
         got = _np(_geometry.l2_normalize(keras.ops.convert_to_tensor(x)))
     np.testing.assert_allclose(got, [[0.6, 0.8], [0.0, 0.0]], rtol=1e-15)
     grad = autodiff(lambda v: keras.ops.sum(_geometry.l2_normalize(v)), x)
-    assert np.all(np.isfinite(grad))
+    # d/dx of sum(x / ||x||) at (3, 4): (1 - 3 * 7 / 25, 1 - 4 * 7 / 25) / 5.
+    np.testing.assert_allclose(grad[0], [(1 - 21 / 25) / 5, (1 - 28 / 25) / 5], rtol=1e-12)
+    # Not 1 / NORM_FLOOR = 1e12, which would overflow float16 and swamp every other term.
+    np.testing.assert_array_equal(grad[1], [0.0, 0.0])
 
 
 def test_unknown_distance_is_rejected_by_name():

@@ -44,13 +44,17 @@ def safe_sqrt(x):
 
 
 def l2_normalize(x, axis=-1):
-    """x / max(||x||, NORM_FLOOR) along `axis`: a zero row stays zero, with a finite gradient."""
+    """x / ||x|| along `axis`; a row whose norm is below NORM_FLOOR becomes 0, gradient 0."""
     x = ops.convert_to_tensor(x)
     squared = ops.sum(ops.square(x), axis=axis, keepdims=True)
     # `where`, not `maximum`: Keras on torch computes maximum (and matmul) of two float64
     # tensors in float32; `where`, `einsum` and the unary ops keep float64.
+    # A row below the floor becomes 0 with a zero gradient: x * rsqrt(floor) would give it
+    # a gradient of 1 / NORM_FLOOR, which overflows float16 and swamps any other term.
     floor = ops.convert_to_tensor(NORM_FLOOR**2, dtype=x.dtype)
-    return x * ops.rsqrt(ops.where(squared > floor, squared, floor))
+    large = squared > floor
+    inverse = ops.rsqrt(ops.where(large, squared, ops.ones_like(squared)))
+    return x * ops.where(large, inverse, ops.zeros_like(inverse))
 
 
 def row_squared_euclidean(a, b):

@@ -34,8 +34,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from kerasloss import _checks
-from kerasloss._geometry import NORM_FLOOR, safe_sqrt, working_dtype
+from kerasloss import _checks, _geometry
+from kerasloss._geometry import safe_sqrt, working_dtype
 
 _register = keras.saving.register_keras_serializable(package="kerasloss")
 
@@ -57,17 +57,6 @@ def _constant(value: float, dtype):
     float64 layer would see the margin rounded to float32.
     """
     return ops.convert_to_tensor(value, dtype=dtype)
-
-
-def _unit(x, axis):
-    """x / max(||x||, NORM_FLOOR) along `axis`, as `_geometry.l2_normalize`.
-
-    Written with `where`: Keras 3.15's torch `maximum` (like its `matmul`) returns
-    float32 for two float64 tensors, which would cap float64 layers at float32 accuracy.
-    """
-    squared = ops.sum(ops.square(x), axis=axis, keepdims=True)
-    floor = _constant(NORM_FLOOR**2, x.dtype)
-    return x * ops.rsqrt(ops.where(squared > floor, squared, floor))
 
 
 def _guarded_sine(cosine):
@@ -142,7 +131,9 @@ class _MarginSoftmax(keras.layers.Layer):
             )
         # einsum, not matmul: Keras' torch matmul returns float32 for two float64 inputs.
         cosine = ops.einsum(
-            "bd,dc->bc", _unit(embeddings, axis=-1), _unit(ops.cast(self.kernel, dtype), axis=0)
+            "bd,dc->bc",
+            _geometry.l2_normalize(embeddings, axis=-1),
+            _geometry.l2_normalize(ops.cast(self.kernel, dtype), axis=0),
         )
         if labels is not None:
             target = ops.cast(self._target_mask(labels), "bool")
