@@ -100,8 +100,12 @@ def triplet_margin_loss(anchor, positive, negative, *, margin=0.1, distance="cos
     gap = _geometry.row_distance(anchor, positive, distance) - _geometry.row_distance(
         anchor, negative, distance
     )
-    loss = ops.maximum(_constant(margin, work) + gap, ops.cast(0, work))
-    return ops.cast(loss, dtype)
+    return ops.cast(_hinge(_constant(margin, work) + gap), dtype)
+
+
+def _hinge(x):
+    """max(x, 0), written with `where`: Keras' torch `maximum` computes float64 in float32."""
+    return ops.where(x > 0, x, ops.zeros_like(x))
 
 
 # ------------------------------------------------------------------ mining strategies
@@ -120,8 +124,7 @@ def batch_hard(distances, positive, negative, *, margin, soft=False):
     gap = _geometry.masked_max(distances, positive) - _geometry.masked_min(distances, negative)
     if soft:
         return ops.softplus(gap)  # log1p(exp(gap)) without overflow
-    zero = ops.cast(0, distances.dtype)
-    return ops.maximum(gap + _constant(margin, distances.dtype), zero)
+    return _hinge(gap + _constant(margin, distances.dtype))
 
 
 def _per_anchor_share(totals, count, distances):
@@ -129,7 +132,7 @@ def _per_anchor_share(totals, count, distances):
     dtype = distances.dtype
     batch = ops.cast(ops.shape(distances)[0], dtype)
     count = ops.cast(count, dtype)
-    scale = ops.where(count > 0, batch / ops.maximum(count, ops.cast(1, dtype)), 0)
+    scale = ops.where(count > 0, batch / ops.where(count > 0, count, ops.ones_like(count)), 0)
     return totals * ops.cast(scale, dtype)
 
 
@@ -156,9 +159,7 @@ def semi_hard(distances, positive, negative, *, margin):
     farthest = _geometry.masked_max(distances, negative)[:, None]
     chosen = ops.where(has_farther, farther, farthest)
     mask = ops.cast(positive, dtype)
-    pair_loss = ops.maximum(
-        (_constant(margin, dtype) + (distances - chosen)) * mask, ops.cast(0, dtype)
-    )
+    pair_loss = _hinge((_constant(margin, dtype) + (distances - chosen)) * mask)
     return _per_anchor_share(ops.sum(pair_loss, axis=1), ops.sum(mask), distances)
 
 
