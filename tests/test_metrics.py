@@ -199,3 +199,13 @@ def test_in_compile_fit_and_evaluate():
         np.testing.assert_allclose(
             got[metric.name], METRICS[key][1](y, scores), rtol=1e-5, atol=1e-6, err_msg=key
         )
+
+
+def test_hamming_threshold_is_not_rounded_to_the_score_dtype():
+    # 0.3 in bfloat16 is 0.30078125: compared in bfloat16, this score would not be above it.
+    y = np.array([[1.0, 0.0]], np.float32)
+    scores = np.array([[0.30078125, -1.0]])  # exact in bfloat16
+    expected = skm.hamming_loss(y, (scores > 0.3).astype(int))
+    metric = HammingLoss(threshold=0.3)
+    metric.update_state(y, keras.ops.convert_to_tensor(scores, dtype="bfloat16"))
+    assert float(keras.ops.convert_to_numpy(metric.result())) == expected == 0.0

@@ -289,6 +289,11 @@ def test_apply_threshold_fixed_and_per_example():
     expected = [[0, 0, 1], [1, 1, 1]]
     np.testing.assert_array_equal(_np(apply_threshold(scores, per_example)), expected)
     np.testing.assert_array_equal(_np(apply_threshold(scores, per_example[:, None])), expected)
+    per_label = np.array([[0.5, 0.0, 0.5]])  # (1, C) broadcasts over the examples
+    expected_per_label = (scores > per_label).astype(float)
+    np.testing.assert_array_equal(_np(apply_threshold(scores, per_label)), expected_per_label)
+    with pytest.raises(ValueError, match="one threshold per example"):
+        apply_threshold(scores, np.zeros(3))
     w, b = np.array([1.0, -1.0, 0.5]), 0.25
     np.testing.assert_allclose(
         _np(linear_threshold(scores, w, b)), scores.astype(np.float64) @ w + b, rtol=1e-6

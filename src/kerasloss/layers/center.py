@@ -230,7 +230,7 @@ class OutputMean(keras.metrics.Mean):
 
     Example:
         >>> model.compile("adam", loss={"logits": ce}, metrics={"center": OutputMean()})
-        >>> model.fit([x, y], {"logits": y, "center": None}).history["center_loss"]
+        >>> model.fit([x, y], {"logits": y, "center": y}).history["center_loss"]
     """
 
     def __init__(self, name="loss", dtype=None):

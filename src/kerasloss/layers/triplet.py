@@ -65,7 +65,8 @@ class TripletMarginLossLayer(keras.layers.Layer):
         losses = triplet_margin_loss(
             anchor, positive, negative, margin=self.margin, distance=self.distance
         )
-        self.add_loss(ops.mean(ops.cast(losses, "float32")))
+        # At least float32 (a 16-bit mean over the batch loses digits), float64 kept.
+        self.add_loss(ops.mean(ops.cast(losses, _geometry.working_dtype(losses.dtype))))
         return losses
 
     def compute_output_shape(self, input_shape):

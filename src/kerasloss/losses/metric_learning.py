@@ -329,7 +329,8 @@ class TripletLoss(PerSampleLoss):
         mining: "batch_hard", "semi_hard" or "batch_all".
         soft: softplus instead of the hinge; "batch_hard" only.
         reduction, name, dtype: as for `keras.losses.Loss`. Labels are converted to the
-            loss's dtype by Keras: with a 16-bit dtype keep label ids below 2048.
+            loss's dtype by Keras: keep label ids below 2048 with a float16 dtype, below
+            256 with bfloat16, where larger integers are no longer exact.
 
     Raises:
         ValueError: if `margin` is negative, `distance` or `mining` is unknown, or

@@ -155,7 +155,11 @@ def apply_threshold(scores, threshold=0.0):
     Args:
         scores: real scores, shape (B, C).
         threshold: one number for all (0 suits tanh outputs and logits), or one per
-            example, shape (B,) or (B, 1), such as `linear_threshold`'s output.
+            example, shape (B,) or (B, 1), such as `linear_threshold`'s output. For one
+            threshold per label pass shape (1, C): a 1-D threshold is always per example.
+
+    Raises:
+        ValueError: if a 1-D threshold's length is not the number of examples.
 
     Returns:
         A multi-hot tensor of 0s and 1s, shape (B, C), in the scores' float dtype.
@@ -166,10 +170,18 @@ def apply_threshold(scores, threshold=0.0):
     scores = ops.convert_to_tensor(scores)
     if not is_float(scores.dtype):
         scores = ops.cast(scores, keras.config.floatx())
-    threshold = ops.cast(ops.convert_to_tensor(threshold), scores.dtype)
+    # Compared in at least float32, so a threshold such as 0.3 is not rounded to bfloat16.
+    compare = "float64" if keras.backend.standardize_dtype(scores.dtype) == "float64" else "float32"
+    threshold = ops.convert_to_tensor(threshold, dtype=compare)
     if len(threshold.shape) == 1 and len(scores.shape) > 1:  # one per example
+        size, batch = threshold.shape[0], scores.shape[0]
+        if size is not None and batch is not None and size != batch:
+            raise ValueError(
+                f"A 1-D `threshold` holds one threshold per example: {batch} for these "
+                f"scores, got {size}. For one threshold per label pass shape (1, C)."
+            )
         threshold = threshold[..., None]
-    return ops.cast(ops.greater(scores, threshold), scores.dtype)
+    return ops.cast(ops.greater(ops.cast(scores, compare), threshold), scores.dtype)
 
 
 def linear_threshold(scores, coefficients, intercept):
@@ -209,8 +221,9 @@ def best_cut_per_example(scores, y_true):
     lowest score minus 0.1 and the highest plus 0.1 (Zhang & Zhou 2006, section 3.3).
     A candidate t misplaces the relevant labels with score <= t and the irrelevant
     ones with score > t, the rule `apply_threshold` predicts with. On ties the lowest
-    such t wins. An example with no relevant label gets the highest score + 0.1, one
-    with only relevant labels the lowest - 0.1.
+    such t wins. An example with only relevant labels gets the lowest score - 0.1; one
+    with no relevant label gets the highest score + 0.1, or the highest score itself
+    when it is tied (nothing scores above it either way).
 
     Args:
         scores: NumPy-convertible scores of N examples, shape (N, C).

@@ -76,7 +76,11 @@ def _ranking_counts(relevant, scores, num_classes):
 
 def _hamming(y_true, y_pred, threshold):
     relevant, scores, _ = _inputs(y_true, y_pred)
-    predicted = ops.greater(scores, ops.cast(threshold, scores.dtype))
+    # Compare in at least float32: a threshold rounded to bfloat16 (0.3 -> 0.30078125) or
+    # truncated to an integer dtype would no longer be scikit-learn's `scores > threshold`.
+    dtype = "float64" if keras.backend.standardize_dtype(scores.dtype) == "float64" else "float32"
+    threshold = ops.convert_to_tensor(threshold, dtype=dtype)
+    predicted = ops.greater(ops.cast(scores, dtype), threshold)
     return ops.mean(ops.cast(ops.not_equal(relevant, predicted), "float32"), axis=-1)
 
 
