@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from _autodiff import autodiff, finite_differences, float64_context
-from kerasloss import _geometry
+from kerasloss import _geometry, _numerics
 
 
 def _np(x):
@@ -83,8 +83,8 @@ def test_unknown_distance_is_rejected_by_name():
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_sixteen_bit_inputs_compute_in_float32(dtype):
-    assert _geometry.working_dtype(dtype) == "float32"
-    assert _geometry.working_dtype("float64") == "float64"
+    assert _numerics.working_dtype(dtype) == "float32"
+    assert _numerics.working_dtype("float64") == "float64"
 
 
 # ------------------------------------------------------------------ masks and mining pieces

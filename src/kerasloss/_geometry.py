@@ -2,7 +2,7 @@
 
 Every function takes Keras tensors (or arrays), uses only `keras.ops`, and has a finite
 gradient everywhere, including at identical or all-zero embeddings. They compute in the
-input's dtype; callers cast float16 and bfloat16 inputs to `working_dtype` (float32) first
+input's dtype; callers cast float16 and bfloat16 inputs to `_numerics.working_dtype` (float32) first
 and cast the loss back, because a squared norm or a Gram product of a few dozen 16-bit
 values loses most of its digits.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 
-import keras
 from keras import ops
 
 DISTANCES = ("euclidean", "squared_euclidean", "cosine")
@@ -24,12 +23,6 @@ def check_distance(distance) -> str:
     if distance not in DISTANCES:
         raise ValueError(f"`distance` must be one of {DISTANCES}; got {distance!r}.")
     return distance
-
-
-def working_dtype(dtype) -> str:
-    """The dtype to compute distances in: float32 for 16-bit inputs, the input's otherwise."""
-    dtype = keras.backend.standardize_dtype(dtype)
-    return "float32" if dtype in ("float16", "bfloat16") else dtype
 
 
 def safe_sqrt(x):

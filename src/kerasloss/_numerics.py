@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+from keras import ops
 
 # Per dtype: the smallest positive normal number, the largest finite number, and the
 # gap between 1 and the next smaller number. `numpy.finfo` does not know bfloat16.
@@ -46,3 +47,26 @@ def probability_epsilon(dtype) -> float:
 
 def is_float(dtype) -> bool:
     return keras.backend.standardize_dtype(dtype) in _LARGEST
+
+
+def working_dtype(dtype) -> str:
+    """The dtype to compute in: float32 for 16-bit inputs, the input's dtype otherwise."""
+    dtype = keras.backend.standardize_dtype(dtype)
+    return "float32" if dtype in ("float16", "bfloat16") else dtype
+
+
+def float_tensor(x):
+    """x as a tensor; integer values become Keras' default float type."""
+    x = ops.convert_to_tensor(x)
+    if not is_float(x.dtype):
+        x = ops.cast(x, keras.config.floatx())
+    return x
+
+
+def constant(value, dtype):
+    """A Python number as a tensor of `dtype`.
+
+    Not `ops.cast(value, dtype)`: that goes through float32 first, so a float64
+    computation would see 0.3 as 0.30000001.
+    """
+    return ops.convert_to_tensor(value, dtype=dtype)

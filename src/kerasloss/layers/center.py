@@ -6,8 +6,7 @@ import keras
 from keras import ops
 
 from kerasloss import _checks
-from kerasloss._geometry import working_dtype
-from kerasloss._numerics import is_float
+from kerasloss._numerics import is_float, working_dtype
 from kerasloss.losses.center import (
     assignment,
     center_term,

@@ -35,7 +35,8 @@ import numpy as np
 from keras import ops
 
 from kerasloss import _checks, _geometry
-from kerasloss._geometry import safe_sqrt, working_dtype
+from kerasloss._geometry import safe_sqrt
+from kerasloss._numerics import constant, working_dtype
 
 _register = keras.saving.register_keras_serializable(package="kerasloss")
 
@@ -48,15 +49,6 @@ def _check_scale(scale) -> float:
     if scale <= 0:
         raise ValueError(f"`scale` must be > 0; got {scale}.")
     return scale
-
-
-def _constant(value: float, dtype):
-    """A Python float as a tensor of `dtype`.
-
-    Not `ops.cast(value, dtype)`: on TensorFlow that goes through float32 first, so a
-    float64 layer would see the margin rounded to float32.
-    """
-    return ops.convert_to_tensor(value, dtype=dtype)
 
 
 def _guarded_sine(cosine):
@@ -177,7 +169,7 @@ class _ScaledMarginSoftmax(_MarginSoftmax):
     """ArcFace and CosFace: every logit is `scale` times a cosine; the margin is theirs."""
 
     def _scale(self, embeddings):
-        return _constant(self.scale, embeddings.dtype)
+        return constant(self.scale, embeddings.dtype)
 
     def get_config(self):
         return {**super().get_config(), "scale": self.scale, "margin": self.margin}
@@ -228,7 +220,7 @@ class CosFace(_ScaledMarginSoftmax):
         self.margin = _checks.check_real("margin", margin, low=0.0)
 
     def _target_logit(self, cosine_of_target):
-        return cosine_of_target - _constant(self.margin, cosine_of_target.dtype)
+        return cosine_of_target - constant(self.margin, cosine_of_target.dtype)
 
 
 # ------------------------------------------------------------------------------ ArcFace
@@ -292,12 +284,12 @@ class ArcFace(_ScaledMarginSoftmax):
     def _target_logit(self, cosine_of_target):
         dtype = cosine_of_target.dtype
         m = self.margin
-        shifted = cosine_of_target * _constant(math.cos(m), dtype) - _guarded_sine(
+        shifted = cosine_of_target * constant(math.cos(m), dtype) - _guarded_sine(
             cosine_of_target
-        ) * _constant(math.sin(m), dtype)
-        fallback = cosine_of_target - _constant(m * math.sin(m), dtype)
+        ) * constant(math.sin(m), dtype)
+        fallback = cosine_of_target - constant(m * math.sin(m), dtype)
         # theta <= pi - m  <=>  cos(theta) >= cos(pi - m) = -cos(m)
-        return ops.where(cosine_of_target >= _constant(-math.cos(m), dtype), shifted, fallback)
+        return ops.where(cosine_of_target >= constant(-math.cos(m), dtype), shifted, fallback)
 
 
 # --------------------------------------------------------------------------- SphereFace
@@ -376,12 +368,12 @@ class SphereFace(_MarginSoftmax):
         m = self.margin
         k = ops.zeros_like(cosine_of_target)
         for j in range(1, m + 1):  # theta >= j pi / m  <=>  cos(theta) <= cos(j pi / m)
-            k = k + ops.cast(cosine_of_target <= _constant(math.cos(j * math.pi / m), dtype), dtype)
+            k = k + ops.cast(cosine_of_target <= constant(math.cos(j * math.pi / m), dtype), dtype)
         k = ops.stop_gradient(k)
         sign = 1 - 2 * ops.mod(k, 2)
         target = sign * _chebyshev(cosine_of_target, m) - 2 * k
         if self.softmax_weight:
-            weight = _constant(self.softmax_weight, dtype)
+            weight = constant(self.softmax_weight, dtype)
             target = (weight * cosine_of_target + target) / (1 + weight)
         return target
 

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from kerasloss import _geometry
+from kerasloss._numerics import working_dtype
 from kerasloss.losses.metric_learning import check_margin, triplet_margin_loss
 
 
@@ -66,7 +67,7 @@ class TripletMarginLossLayer(keras.layers.Layer):
             anchor, positive, negative, margin=self.margin, distance=self.distance
         )
         # At least float32 (a 16-bit mean over the batch loses digits), float64 kept.
-        self.add_loss(ops.mean(ops.cast(losses, _geometry.working_dtype(losses.dtype))))
+        self.add_loss(ops.mean(ops.cast(losses, working_dtype(losses.dtype))))
         return losses
 
     def compute_output_shape(self, input_shape):

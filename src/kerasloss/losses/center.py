@@ -16,8 +16,8 @@ import numpy as np
 from keras import ops
 
 from kerasloss import _checks
-from kerasloss._geometry import row_squared_euclidean, working_dtype
-from kerasloss._numerics import is_float
+from kerasloss._geometry import row_squared_euclidean
+from kerasloss._numerics import float_tensor, working_dtype
 
 _register = keras.saving.register_keras_serializable(package="kerasloss")
 
@@ -108,9 +108,7 @@ def wen_update(centers, features, onehot, alpha):
 
 def check_features(features):
     """A float (B, D) tensor with a known D."""
-    features = ops.convert_to_tensor(features)
-    if not is_float(features.dtype):
-        features = ops.cast(features, keras.config.floatx())
+    features = float_tensor(features)
     if len(features.shape) != 2 or features.shape[-1] is None:
         raise ValueError(
             "`features` must be embeddings of shape (batch_size, D) with a known D; "

@@ -13,7 +13,12 @@ import numpy as np
 from keras import ops
 
 from kerasloss import _checks
-from kerasloss._numerics import is_float, largest, probability_epsilon, smallest_normal
+from kerasloss._numerics import (
+    float_tensor,
+    largest,
+    probability_epsilon,
+    smallest_normal,
+)
 from kerasloss.losses._base import PerSampleLoss
 
 _register = keras.saving.register_keras_serializable(package="kerasloss")
@@ -23,9 +28,7 @@ _register = keras.saving.register_keras_serializable(package="kerasloss")
 
 
 def _prologue(y_true, y_pred):
-    y_pred = ops.convert_to_tensor(y_pred)
-    if not is_float(y_pred.dtype):  # integer logits: compute in the default float type
-        y_pred = ops.cast(y_pred, keras.config.floatx())
+    y_pred = float_tensor(y_pred)
     y_true = ops.convert_to_tensor(y_true, dtype=y_pred.dtype)
     return y_true, y_pred
 

@@ -13,7 +13,7 @@ import keras
 from keras import ops
 
 from kerasloss import _checks, _geometry
-from kerasloss._numerics import is_float
+from kerasloss._numerics import constant, float_tensor, working_dtype
 from kerasloss.losses._base import PerSampleLoss
 
 _register = keras.saving.register_keras_serializable(package="kerasloss")
@@ -29,19 +29,6 @@ def check_mining(mining) -> str:
     if mining not in MINING:
         raise ValueError(f"`mining` must be one of {MINING}; got {mining!r}.")
     return mining
-
-
-def _constant(value, dtype):
-    # Not ops.cast(value, dtype): that rounds a Python float to float32 first (0.3 would
-    # become 0.30000001 in a float64 computation).
-    return ops.convert_to_tensor(value, dtype=dtype)
-
-
-def _float_tensor(x):
-    x = ops.convert_to_tensor(x)
-    if not is_float(x.dtype):  # integer embeddings: compute in the default float type
-        x = ops.cast(x, keras.config.floatx())
-    return x
 
 
 # ------------------------------------------------------------------ explicit triplets
@@ -85,7 +72,7 @@ def triplet_margin_loss(anchor, positive, negative, *, margin=0.1, distance="cos
     """
     margin = check_margin(margin)
     distance = _geometry.check_distance(distance)
-    anchor = _float_tensor(anchor)
+    anchor = float_tensor(anchor)
     positive = ops.convert_to_tensor(positive, dtype=anchor.dtype)
     negative = ops.convert_to_tensor(negative, dtype=anchor.dtype)
     if len(anchor.shape) != 2:
@@ -95,12 +82,12 @@ def triplet_margin_loss(anchor, positive, negative, *, margin=0.1, distance="cos
     for name, tensor in (("positive", positive), ("negative", negative)):
         _checks.check_same_shape(tensor, anchor, hint=f" (`{name}` vs `anchor`)")
     dtype = anchor.dtype
-    work = _geometry.working_dtype(dtype)
+    work = working_dtype(dtype)
     anchor, positive, negative = (ops.cast(t, work) for t in (anchor, positive, negative))
     gap = _geometry.row_distance(anchor, positive, distance) - _geometry.row_distance(
         anchor, negative, distance
     )
-    return ops.cast(_hinge(_constant(margin, work) + gap), dtype)
+    return ops.cast(_hinge(constant(margin, work) + gap), dtype)
 
 
 def _hinge(x):
@@ -124,7 +111,7 @@ def batch_hard(distances, positive, negative, *, margin, soft=False):
     gap = _geometry.masked_max(distances, positive) - _geometry.masked_min(distances, negative)
     if soft:
         return ops.softplus(gap)  # log1p(exp(gap)) without overflow
-    return _hinge(gap + _constant(margin, distances.dtype))
+    return _hinge(gap + constant(margin, distances.dtype))
 
 
 def _per_anchor_share(totals, count, distances):
@@ -159,7 +146,7 @@ def semi_hard(distances, positive, negative, *, margin):
     farthest = _geometry.masked_max(distances, negative)[:, None]
     chosen = ops.where(has_farther, farther, farthest)
     mask = ops.cast(positive, dtype)
-    pair_loss = _hinge((_constant(margin, dtype) + (distances - chosen)) * mask)
+    pair_loss = _hinge((constant(margin, dtype) + (distances - chosen)) * mask)
     return _per_anchor_share(ops.sum(pair_loss, axis=1), ops.sum(mask), distances)
 
 
@@ -174,7 +161,7 @@ def batch_all(distances, positive, negative, *, margin):
     """
     dtype = distances.dtype
     keys, values, _ = _geometry.sorted_by_mask(distances, negative)
-    m = _constant(margin, dtype)
+    m = constant(margin, dtype)
     zero = ops.cast(0, dtype)
     # The test is (d_ap - d_an) + margin > 0 evaluated as written, as the reference does:
     # rearranged (d_an < d_ap + margin) it would count exact ties differently.
@@ -201,7 +188,7 @@ _MINERS = {"batch_hard": batch_hard, "semi_hard": semi_hard, "batch_all": batch_
 
 
 def _labels_and_embeddings(y_true, y_pred):
-    y_pred = _float_tensor(y_pred)
+    y_pred = float_tensor(y_pred)
     if len(y_pred.shape) != 2:
         raise ValueError(
             f"`y_pred` must hold embeddings of shape (batch_size, D); got shape "
@@ -301,7 +288,7 @@ def triplet_loss(
         raise ValueError(f'`soft=True` needs `mining="batch_hard"`; got mining={mining!r}.')
     labels, y_pred = _labels_and_embeddings(y_true, y_pred)
     dtype = y_pred.dtype
-    embeddings = ops.cast(y_pred, _geometry.working_dtype(dtype))
+    embeddings = ops.cast(y_pred, working_dtype(dtype))
     distances = _mining_distances(embeddings, distance, mining)
     positive, negative = _geometry.label_masks(labels)
     extra = {"soft": soft} if mining == "batch_hard" else {}

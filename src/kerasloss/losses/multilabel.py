@@ -13,14 +13,10 @@ import numpy as np
 from keras import ops
 
 from kerasloss import _checks
-from kerasloss._numerics import is_float
+from kerasloss._numerics import float_tensor, working_dtype
 from kerasloss.losses._base import PerSampleLoss
 
 _register = keras.saving.register_keras_serializable(package="kerasloss")
-
-# 16-bit inputs are computed in float32: counts up to C and the log-sum-exp need its
-# precision. The result is cast back to the input's dtype.
-_LOW_PRECISION = ("float16", "bfloat16")
 
 
 def _masked_logsumexp(x, mask, nonempty):
@@ -42,9 +38,7 @@ def _masked_logsumexp(x, mask, nonempty):
 
 
 def _multilabel_inputs(y_true, y_pred):
-    y_pred = ops.convert_to_tensor(y_pred)
-    if not is_float(y_pred.dtype):  # integer scores: compute in the default float type
-        y_pred = ops.cast(y_pred, keras.config.floatx())
+    y_pred = float_tensor(y_pred)
     y_true = ops.convert_to_tensor(y_true)
     if len(y_pred.shape) < 2:
         raise ValueError(
@@ -98,7 +92,9 @@ def bpmll_loss(y_true, y_pred):
     """
     y_true, y_pred = _multilabel_inputs(y_true, y_pred)
     out_dtype = keras.backend.standardize_dtype(y_pred.dtype)
-    scores = ops.cast(y_pred, "float32") if out_dtype in _LOW_PRECISION else y_pred
+    # 16-bit scores are computed in float32: counts up to C and the log-sum-exp need its
+    # precision. The result is cast back to the input's dtype.
+    scores = ops.cast(y_pred, working_dtype(out_dtype))
     relevant = ops.greater(ops.cast(y_true, scores.dtype), 0.5)
     irrelevant = ops.logical_not(relevant)
     n_relevant = ops.sum(ops.cast(relevant, scores.dtype), axis=-1)
@@ -167,11 +163,9 @@ def apply_threshold(scores, threshold=0.0):
     Example:
         >>> apply_threshold([[0.3, -0.2, 0.9]])  # [[1., 0., 1.]]
     """
-    scores = ops.convert_to_tensor(scores)
-    if not is_float(scores.dtype):
-        scores = ops.cast(scores, keras.config.floatx())
+    scores = float_tensor(scores)
     # Compared in at least float32, so a threshold such as 0.3 is not rounded to bfloat16.
-    compare = "float64" if keras.backend.standardize_dtype(scores.dtype) == "float64" else "float32"
+    compare = working_dtype(scores.dtype)
     threshold = ops.convert_to_tensor(threshold, dtype=compare)
     if len(threshold.shape) == 1 and len(scores.shape) > 1:  # one per example
         size, batch = threshold.shape[0], scores.shape[0]
@@ -194,9 +188,7 @@ def linear_threshold(scores, coefficients, intercept):
     Returns:
         The thresholds, shape (B,), in the scores' float dtype.
     """
-    scores = ops.convert_to_tensor(scores)
-    if not is_float(scores.dtype):
-        scores = ops.cast(scores, keras.config.floatx())
+    scores = float_tensor(scores)
     coefficients = ops.cast(ops.convert_to_tensor(coefficients), scores.dtype)
     return ops.sum(scores * coefficients, axis=-1) + ops.cast(intercept, scores.dtype)
 

@@ -20,6 +20,7 @@ import keras
 from keras import ops
 
 from kerasloss import _checks
+from kerasloss._numerics import working_dtype
 from kerasloss.losses.classification import _first_argmax
 
 _register = keras.saving.register_keras_serializable(package="kerasloss")
@@ -78,7 +79,7 @@ def _hamming(y_true, y_pred, threshold):
     relevant, scores, _ = _inputs(y_true, y_pred)
     # Compare in at least float32: a threshold rounded to bfloat16 (0.3 -> 0.30078125) or
     # truncated to an integer dtype would no longer be scikit-learn's `scores > threshold`.
-    dtype = "float64" if keras.backend.standardize_dtype(scores.dtype) == "float64" else "float32"
+    dtype = working_dtype(scores.dtype)
     threshold = ops.convert_to_tensor(threshold, dtype=dtype)
     predicted = ops.greater(ops.cast(scores, dtype), threshold)
     return ops.mean(ops.cast(ops.not_equal(relevant, predicted), "float32"), axis=-1)
