@@ -80,7 +80,7 @@ def test_example_runs_and_prints_what_it_shows(example):
     ("want", "got", "ok"),
     [
         ("[0.1235 2.0]\n", "[0.12345678 2.0000002]\n", True),
-        ("0.5\n", "0.5499\n", False),
+        ("0.5\n", "0.5501\n", False),
         ("(2, 3)\n", "(2, 4)\n", False),
         ("[1. 0.]\n", "[1. 0. 1.]\n", False),
         ("loss 0.25\n", "cost 0.25\n", False),
