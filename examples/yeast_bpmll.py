@@ -28,7 +28,7 @@ from river import datasets
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 
-from kerasloss.losses.multilabel import BPMLLLoss, fit_linear_threshold, linear_threshold
+from kerasloss.losses import BPMLLLoss
 from kerasloss.metrics import (
     CoverageError,
     HammingLoss,
@@ -36,6 +36,7 @@ from kerasloss.metrics import (
     LabelRankingLoss,
     OneError,
 )
+from kerasloss.thresholds import fit_linear_threshold, linear_threshold
 
 TRAIN_ROWS = 1500  # rows 0-1499 train, 1500-2416 test: the split of Elisseeff & Weston (2001)
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from kerasloss.callbacks.schedule import LossWeightScheduler
-from kerasloss.layers.center import CenterLoss, OutputMean
+from kerasloss.layers import CenterLoss
+from kerasloss.metrics import OutputMean
 
 BACKEND = keras.backend.backend()
 C, D = 3, 4

@@ -14,8 +14,9 @@ from keras import ops
 import _reference as ref
 from _autodiff import autodiff, finite_differences, float64_context
 from _fresh import reload_in_fresh_process
-from kerasloss.layers.center import CenterLoss, OutputMean
+from kerasloss.layers import CenterLoss
 from kerasloss.losses.center import center_loss
+from kerasloss.metrics import OutputMean
 
 BACKEND = keras.backend.backend()
 B, C, D = 12, 4, 3

@@ -2,8 +2,8 @@
 
 Examples may use `keras`, `np` (NumPy) and `kerasloss` without importing them, as well as
 the names of their own module. Printed numbers are compared to the precision they are
-written with (the same rule as pytest's NUMBER option), so an example shows a value to 4 decimals and
-still holds on a backend whose last float32 digit differs.
+written with (the same rule as pytest's NUMBER option), so an example shows a value to
+4 decimals and still holds on a backend whose last float32 digit differs.
 """
 
 from __future__ import annotations

@@ -13,16 +13,15 @@ from keras import ops
 
 import _reference as ref
 from _autodiff import autodiff, finite_differences, float64_context
-from kerasloss.losses.multilabel import (
-    BPMLLLoss,
-    LinearThreshold,
+from kerasloss.layers import LinearThreshold
+from kerasloss.losses.multilabel import BPMLLLoss, bpmll_loss
+from kerasloss.metrics import HammingLoss, LabelRankingLoss
+from kerasloss.thresholds import (
     apply_threshold,
     best_cut_per_example,
-    bpmll_loss,
     fit_linear_threshold,
     linear_threshold,
 )
-from kerasloss.metrics import HammingLoss, LabelRankingLoss
 
 BACKEND = keras.backend.backend()
 B, C = 8, 5

@@ -15,18 +15,13 @@ from keras import ops
 
 import _reference as ref
 from _autodiff import autodiff, finite_differences, float64_context
-from kerasloss import _geometry
+from kerasloss._internal.distances import DISTANCES
+from kerasloss._internal.mining import MINING
 from kerasloss.layers import TripletMarginLossLayer
-from kerasloss.losses.metric_learning import (
-    MINING,
-    TripletLoss,
-    triplet_loss,
-    triplet_margin_loss,
-)
+from kerasloss.losses.metric_learning import TripletLoss, triplet_loss, triplet_margin_loss
 
 BACKEND = keras.backend.backend()
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-DISTANCES = _geometry.DISTANCES
 MARGIN = 0.3
 
 # Keras' type promotion maps float64 to float32 off TensorFlow (keras.backend.result_type),

@@ -3,11 +3,12 @@
 Each loss comes as a function that returns one value per sample and as a
 `keras.losses.Loss` class registered under the package name "kerasloss", so a saved
 `.keras` model loads back after `import kerasloss`. Losses that need state or
-intermediate tensors live in `kerasloss.layers`; the multi-label metrics in
-`kerasloss.metrics`; the loss-weight schedule in `kerasloss.callbacks`.
+intermediate tensors live in `kerasloss.layers`; the metrics in `kerasloss.metrics`;
+the loss-weight schedule in `kerasloss.callbacks`; turning multi-label scores into
+label sets in `kerasloss.thresholds`.
 """
 
-from kerasloss import callbacks, layers, losses, metrics
+from kerasloss import callbacks, layers, losses, metrics, thresholds
 from kerasloss.losses import (
     BinaryFocalLoss,
     BPMLLLoss,
@@ -15,19 +16,17 @@ from kerasloss.losses import (
     CostSensitiveCrossentropy,
     LabelSmoothingCrossentropy,
     TripletLoss,
-    apply_threshold,
     binary_focal_loss,
     bpmll_loss,
     center_loss,
     cost_sensitive_crossentropy,
-    fit_linear_threshold,
     label_smoothing_crossentropy,
-    linear_threshold,
     pack_example_costs,
     triplet_loss,
     triplet_margin_loss,
     unpack_example_costs,
 )
+from kerasloss.thresholds import apply_threshold, fit_linear_threshold, linear_threshold
 
 __version__ = "0.1.0.dev0"
 
@@ -52,6 +51,7 @@ __all__ = [
     "losses",
     "metrics",
     "pack_example_costs",
+    "thresholds",
     "triplet_loss",
     "triplet_margin_loss",
     "unpack_example_costs",

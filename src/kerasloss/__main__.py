@@ -52,7 +52,11 @@ def _report(name, model, x, labels):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m kerasloss", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m kerasloss",
+        # Docstrings are None under `python -OO`.
+        description="A short, runnable tour of kerasloss on the backend KERAS_BACKEND selects.",
+    )
     parser.add_argument("--epochs", type=int, default=30, help="training epochs (default 30)")
     args = parser.parse_args(argv)
 

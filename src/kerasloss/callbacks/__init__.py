@@ -1,3 +1,5 @@
 """Callbacks that change loss hyper-parameters during training."""
 
-from kerasloss.callbacks.schedule import LossWeightScheduler as LossWeightScheduler
+from kerasloss.callbacks.schedule import LossWeightScheduler
+
+__all__ = ["LossWeightScheduler"]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import keras
 
-from kerasloss import _checks
+from kerasloss._internal import checks as _checks
+
+__all__ = ["LossWeightScheduler"]
 
 
 class LossWeightScheduler(keras.callbacks.Callback):

@@ -2,12 +2,27 @@
 
 They own what the loss needs (class centres, class kernels, a fitted threshold) or add
 their loss from intermediate tensors with `add_loss`.
+
+- `center`: `CenterLoss`, which owns the class centres and moves them.
+- `margin`: the margin-softmax heads `ArcFace`, `CosFace` and `SphereFace`.
+- `triplet`: `TripletMarginLossLayer`, the loss of explicit triplets via `add_loss`.
+- `threshold`: `LinearThreshold`, BP-MLL's learned threshold as a layer.
 """
 
-from kerasloss.layers.center import CenterLoss as CenterLoss
-from kerasloss.layers.center import OutputMean as OutputMean
-from kerasloss.layers.margin import ArcFace as ArcFace
-from kerasloss.layers.margin import CosFace as CosFace
-from kerasloss.layers.margin import SphereFace as SphereFace
-from kerasloss.layers.triplet import TripletMarginLossLayer as TripletMarginLossLayer
-from kerasloss.losses.multilabel import LinearThreshold as LinearThreshold
+from kerasloss._internal.aliases import moved
+from kerasloss.layers.center import CenterLoss
+from kerasloss.layers.margin import ArcFace, CosFace, SphereFace
+from kerasloss.layers.threshold import LinearThreshold
+from kerasloss.layers.triplet import TripletMarginLossLayer
+
+__all__ = [
+    "ArcFace",
+    "CenterLoss",
+    "CosFace",
+    "LinearThreshold",
+    "SphereFace",
+    "TripletMarginLossLayer",
+]
+
+# `OutputMean` is a metric; it was exported from here before kerasloss 0.2.
+__getattr__ = moved(__name__, {"OutputMean": "kerasloss.metrics:OutputMean"})

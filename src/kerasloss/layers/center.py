@@ -1,21 +1,33 @@
-"""The center-loss layer, which owns the class centres, and a metric to log its term."""
+"""The center-loss layer, which owns the class centres and moves them."""
 
 from __future__ import annotations
 
 import keras
 from keras import ops
 
-from kerasloss import _checks
-from kerasloss._numerics import is_float, working_dtype
-from kerasloss.losses.center import (
-    assignment,
-    center_term,
-    check_features,
-    class_ids,
-    wen_update,
-)
+from kerasloss._internal import checks as _checks
+from kerasloss._internal.centers import assignment, center_term, check_features
+from kerasloss._internal.checks import class_ids
+from kerasloss._internal.dtypes import is_float, working_dtype
+from kerasloss._internal.registration import register
 
-_register = keras.saving.register_keras_serializable(package="kerasloss")
+__all__ = ["CenterLoss"]
+
+
+def _wen_update(centers, features, onehot, alpha):
+    """The centres after one step of Wen et al.'s rule, eq. (4) and Algorithm 1.
+
+    delta_j = sum_{i: y_i = j} (c_j - x_i) / (1 + n_j),   c_j <- c_j - alpha * delta_j
+
+    `features` are constants here: the rule moves the centres, not the embeddings. A
+    class absent from the batch has n_j = 0 and keeps its centre.
+    """
+    features = ops.stop_gradient(ops.cast(features, centers.dtype))
+    onehot = ops.cast(onehot, centers.dtype)
+    counts = ops.sum(onehot, axis=0)[:, None]
+    sums = ops.einsum("bc,bd->cd", onehot, features)
+    delta = (counts * centers - sums) / (1 + counts)
+    return centers - ops.cast(alpha, centers.dtype) * delta
 
 
 def _check_alpha(alpha):
@@ -28,7 +40,7 @@ def _check_alpha(alpha):
     return alpha
 
 
-@_register
+@register
 class CenterLoss(keras.layers.Layer):
     """Adds the center loss of its embeddings to the model and passes them through.
 
@@ -181,7 +193,7 @@ class CenterLoss(keras.layers.Layer):
         weight = ops.cast(self.loss_weight, dtype)
         self.add_loss(weight * ops.mean(per_sample))
         if self.alpha is not None and training:
-            self.centers.assign(wen_update(centers, features, onehot, self.alpha))
+            self.centers.assign(_wen_update(centers, features, onehot, self.alpha))
         if self.return_center_loss:
             return features, per_sample
         return features
@@ -211,30 +223,3 @@ class CenterLoss(keras.layers.Layer):
             centers_initializer=keras.initializers.serialize(self.centers_initializer),
         )
         return config
-
-
-@_register
-class OutputMean(keras.metrics.Mean):
-    """The mean of a model output that already holds per-sample values; the target is ignored.
-
-    Compiled on an output that carries a loss term, such as the second output of
-    `CenterLoss(..., return_center_loss=True)`, it shows that term on its own in the
-    progress bar and in `History`. Keras names a compiled metric "<output>_<metric>",
-    so with the default name "loss" and the output named "center" the key is
-    "center_loss".
-
-    Args:
-        name: metric name (default "loss").
-        dtype: dtype of the running mean.
-
-    Example:
-        >>> model.compile("adam", loss={"logits": ce}, metrics={"center": OutputMean()})
-        >>> model.fit([x, y], {"logits": y, "center": y}).history["center_loss"]
-    """
-
-    def __init__(self, name="loss", dtype=None):
-        super().__init__(name=name, dtype=dtype)
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        del y_true  # the output is the value; its target is a placeholder
-        return super().update_state(y_pred, sample_weight=sample_weight)

@@ -34,11 +34,12 @@ import keras
 import numpy as np
 from keras import ops
 
-from kerasloss import _checks, _geometry
-from kerasloss._geometry import safe_sqrt
-from kerasloss._numerics import constant, working_dtype
+from kerasloss._internal import checks as _checks
+from kerasloss._internal.distances import l2_normalize, safe_sqrt
+from kerasloss._internal.dtypes import constant, working_dtype
+from kerasloss._internal.registration import register
 
-_register = keras.saving.register_keras_serializable(package="kerasloss")
+__all__ = ["ArcFace", "CosFace", "SphereFace"]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -124,8 +125,8 @@ class _MarginSoftmax(keras.layers.Layer):
         # einsum, not matmul: Keras' torch matmul returns float32 for two float64 inputs.
         cosine = ops.einsum(
             "bd,dc->bc",
-            _geometry.l2_normalize(embeddings, axis=-1),
-            _geometry.l2_normalize(ops.cast(self.kernel, dtype), axis=0),
+            l2_normalize(embeddings, axis=-1),
+            l2_normalize(ops.cast(self.kernel, dtype), axis=0),
         )
         if labels is not None:
             target = ops.cast(self._target_mask(labels), "bool")
@@ -178,7 +179,7 @@ class _ScaledMarginSoftmax(_MarginSoftmax):
 # ------------------------------------------------------------------------------ CosFace
 
 
-@_register
+@register
 class CosFace(_ScaledMarginSoftmax):
     """Large margin cosine logits (CosFace): the target cosine minus a margin, scaled.
 
@@ -226,7 +227,7 @@ class CosFace(_ScaledMarginSoftmax):
 # ------------------------------------------------------------------------------ ArcFace
 
 
-@_register
+@register
 class ArcFace(_ScaledMarginSoftmax):
     """Additive angular margin logits (ArcFace): the target angle plus a margin, scaled.
 
@@ -295,7 +296,7 @@ class ArcFace(_ScaledMarginSoftmax):
 # --------------------------------------------------------------------------- SphereFace
 
 
-@_register
+@register
 class SphereFace(_MarginSoftmax):
     """Multiplicative angular margin logits (SphereFace, A-Softmax), scaled by ||x||.
 
@@ -388,6 +389,8 @@ class SphereFace(_MarginSoftmax):
         }
 
 
+# Docstrings are None under `python -OO`.
 for _layer in (CosFace, ArcFace, SphereFace):
-    _layer.__doc__ = _layer.__doc__.replace("{args}", _ARGS)
+    if _layer.__doc__ is not None:
+        _layer.__doc__ = _layer.__doc__.replace("{args}", _ARGS)
 del _layer

@@ -5,12 +5,16 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from kerasloss import _geometry
-from kerasloss._numerics import working_dtype
-from kerasloss.losses.metric_learning import check_margin, triplet_margin_loss
+from kerasloss._internal.distances import check_distance
+from kerasloss._internal.dtypes import working_dtype
+from kerasloss._internal.mining import check_margin
+from kerasloss._internal.registration import register
+from kerasloss.losses.metric_learning import triplet_margin_loss
+
+__all__ = ["TripletMarginLossLayer"]
 
 
-@keras.saving.register_keras_serializable(package="kerasloss")
+@register
 class TripletMarginLossLayer(keras.layers.Layer):
     """Adds `triplet_margin_loss` of three embeddings to the model with `add_loss`.
 
@@ -54,7 +58,7 @@ class TripletMarginLossLayer(keras.layers.Layer):
     def __init__(self, *, margin: float = 0.1, distance: str = "cosine", **kwargs):
         super().__init__(**kwargs)
         self.margin = check_margin(margin)
-        self.distance = _geometry.check_distance(distance)
+        self.distance = check_distance(distance)
 
     def call(self, inputs):
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 3:
@@ -75,7 +79,5 @@ class TripletMarginLossLayer(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            margin=check_margin(self.margin), distance=_geometry.check_distance(self.distance)
-        )
+        config.update(margin=check_margin(self.margin), distance=check_distance(self.distance))
         return config

@@ -8,20 +8,30 @@ clip the same way on every backend.
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 from keras import ops
 
-from kerasloss import _checks
-from kerasloss._numerics import (
+from kerasloss._internal import checks as _checks
+from kerasloss._internal.base import PerSampleLoss
+from kerasloss._internal.dtypes import (
     float_tensor,
     largest,
     probability_epsilon,
     smallest_normal,
 )
-from kerasloss.losses._base import PerSampleLoss
+from kerasloss._internal.masking import first_argmax
+from kerasloss._internal.registration import register
 
-_register = keras.saving.register_keras_serializable(package="kerasloss")
+__all__ = [
+    "BinaryFocalLoss",
+    "CostSensitiveCrossentropy",
+    "LabelSmoothingCrossentropy",
+    "binary_focal_loss",
+    "cost_sensitive_crossentropy",
+    "label_smoothing_crossentropy",
+    "pack_example_costs",
+    "unpack_example_costs",
+]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -42,20 +52,6 @@ def _log_probabilities(y_pred, from_logits):
     eps = probability_epsilon(y_pred.dtype)
     y_pred = y_pred / ops.sum(y_pred, axis=-1, keepdims=True)
     return ops.log(ops.clip(y_pred, eps, 1.0 - eps))
-
-
-def _first_argmax(x):
-    """argmax over the last axis that takes the first index on ties, on every backend.
-
-    `tf.math.argmax` does not promise which index wins a tie, so the index is the
-    smallest position that holds the maximum.
-    """
-    num_classes = x.shape[-1]
-    is_max = ops.equal(x, ops.max(x, axis=-1, keepdims=True))
-    positions = ops.arange(num_classes, dtype="int32")
-    first = ops.min(ops.where(is_max, positions, num_classes), axis=-1)
-    # A row of NaN has no maximum; keep its index in range so the gather stays defined.
-    return ops.minimum(first, num_classes - 1)
 
 
 # ------------------------------------------------------------ cost-sensitive cross-entropy
@@ -131,7 +127,7 @@ def unpack_example_costs(y_packed, num_classes: int):
     return y_packed[..., :num_classes], y_packed[..., num_classes:]
 
 
-@_register
+@register
 def cost_sensitive_crossentropy(y_true, y_pred, *, cost_matrix=None, from_logits=False):
     """Cross-entropy weighted by the cost of the (true, predicted) class pair.
 
@@ -192,7 +188,7 @@ def cost_sensitive_crossentropy(y_true, y_pred, *, cost_matrix=None, from_logits
         labels = y_true
         flat_costs = ops.reshape(ops.cast(cost_matrix, y_pred.dtype), (-1,))
     crossentropy = -ops.sum(labels * _log_probabilities(y_pred, from_logits), axis=-1)
-    pair = _first_argmax(labels) * num_classes + _first_argmax(y_pred)
+    pair = first_argmax(labels) * num_classes + first_argmax(y_pred)
     if cost_matrix is None:
         weight = ops.squeeze(ops.take_along_axis(flat_costs, pair[..., None], axis=-1), -1)
     else:
@@ -200,7 +196,7 @@ def cost_sensitive_crossentropy(y_true, y_pred, *, cost_matrix=None, from_logits
     return ops.stop_gradient(weight) * crossentropy
 
 
-@_register
+@register
 class CostSensitiveCrossentropy(PerSampleLoss):
     """Cross-entropy weighted by a (true class, predicted class) cost table.
 
@@ -245,7 +241,7 @@ class CostSensitiveCrossentropy(PerSampleLoss):
 # ---------------------------------------------------------------------- label smoothing
 
 
-@_register
+@register
 def label_smoothing_crossentropy(y_true, y_pred, *, epsilon=0.1, from_logits=False):
     """Cross-entropy against labels mixed with the uniform distribution.
 
@@ -283,7 +279,7 @@ def label_smoothing_crossentropy(y_true, y_pred, *, epsilon=0.1, from_logits=Fal
     return (1.0 - epsilon) * to_labels + epsilon * to_uniform
 
 
-@_register
+@register
 class LabelSmoothingCrossentropy(PerSampleLoss):
     """Label-smoothed categorical cross-entropy; see `label_smoothing_crossentropy`.
 
@@ -332,7 +328,7 @@ def _binary_targets(y_true, y_pred):
     return y_true, y_pred
 
 
-@_register
+@register
 def binary_focal_loss(y_true, y_pred, *, gamma=2.0, alpha=0.25, from_logits=False):
     """Binary focal loss, summed over the last axis.
 
@@ -392,7 +388,7 @@ def binary_focal_loss(y_true, y_pred, *, gamma=2.0, alpha=0.25, from_logits=Fals
     return ops.sum(bce, axis=-1)
 
 
-@_register
+@register
 class BinaryFocalLoss(PerSampleLoss):
     """Binary focal loss (Lin et al. 2017); see `binary_focal_loss`.
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from kerasloss import _checks
+from kerasloss._internal import checks as _checks
+from kerasloss._internal.registration import register
+
+__all__ = ["CombinedLoss"]
 
 
 def _resolve(position: int, loss):
@@ -62,7 +65,7 @@ def _serialize(loss):
     return keras.saving.serialize_keras_object(loss)
 
 
-@keras.saving.register_keras_serializable(package="kerasloss")
+@register
 class CombinedLoss(keras.losses.Loss):
     """A weighted sum of losses: `sum_i weights[i] * losses[i](y_true, y_pred)`, per sample.
 

@@ -9,32 +9,23 @@ size B.
 
 from __future__ import annotations
 
-import keras
 from keras import ops
 
-from kerasloss import _checks, _geometry
-from kerasloss._numerics import constant, float_tensor, working_dtype
-from kerasloss.losses._base import PerSampleLoss
+from kerasloss._internal import checks as _checks
+from kerasloss._internal import distances as _distances
+from kerasloss._internal.aliases import moved
+from kerasloss._internal.base import PerSampleLoss
+from kerasloss._internal.dtypes import constant, float_tensor, positive_part, working_dtype
+from kerasloss._internal.masking import label_masks
+from kerasloss._internal.mining import STRATEGIES, check_margin, check_mining
+from kerasloss._internal.registration import register
 
-_register = keras.saving.register_keras_serializable(package="kerasloss")
-
-MINING = ("batch_hard", "semi_hard", "batch_all")
-
-
-def check_margin(margin) -> float:
-    return _checks.check_real("margin", margin, low=0.0)
-
-
-def check_mining(mining) -> str:
-    if mining not in MINING:
-        raise ValueError(f"`mining` must be one of {MINING}; got {mining!r}.")
-    return mining
-
+__all__ = ["TripletLoss", "triplet_loss", "triplet_margin_loss"]
 
 # ------------------------------------------------------------------ explicit triplets
 
 
-@_register
+@register
 def triplet_margin_loss(anchor, positive, negative, *, margin=0.1, distance="cosine"):
     """Triplet margin loss on explicit (anchor, positive, negative) triplets.
 
@@ -71,7 +62,7 @@ def triplet_margin_loss(anchor, positive, negative, *, margin=0.1, distance="cos
     Answer Selection: A Study and an Open Task", ASRU 2015 (cosine, question/answer).
     """
     margin = check_margin(margin)
-    distance = _geometry.check_distance(distance)
+    distance = _distances.check_distance(distance)
     anchor = float_tensor(anchor)
     positive = ops.convert_to_tensor(positive, dtype=anchor.dtype)
     negative = ops.convert_to_tensor(negative, dtype=anchor.dtype)
@@ -84,104 +75,10 @@ def triplet_margin_loss(anchor, positive, negative, *, margin=0.1, distance="cos
     dtype = anchor.dtype
     work = working_dtype(dtype)
     anchor, positive, negative = (ops.cast(t, work) for t in (anchor, positive, negative))
-    gap = _geometry.row_distance(anchor, positive, distance) - _geometry.row_distance(
+    gap = _distances.row_distance(anchor, positive, distance) - _distances.row_distance(
         anchor, negative, distance
     )
-    return ops.cast(_hinge(constant(margin, work) + gap), dtype)
-
-
-def _hinge(x):
-    """max(x, 0), written with `where`: Keras' torch `maximum` computes float64 in float32."""
-    return ops.where(x > 0, x, ops.zeros_like(x))
-
-
-# ------------------------------------------------------------------ mining strategies
-# Each takes a distance matrix D (B, B), row = anchor, and the masks of
-# `_geometry.label_masks`, and returns one value per anchor whose mean is the loss.
-
-
-def batch_hard(distances, positive, negative, *, margin, soft=False):
-    """Hardest positive and hardest negative per anchor (TensorFlow Addons' TripletHardLoss).
-
-    loss_a = max(max_p D[a, p] - min_n D[a, n] + margin, 0), or with `soft`,
-    softplus(max_p D[a, p] - min_n D[a, n]) with no margin. Without positives the
-    hardest positive is the row minimum, without negatives the hardest negative is the
-    row maximum, as in TensorFlow Addons; every anchor counts in the mean.
-    """
-    gap = _geometry.masked_max(distances, positive) - _geometry.masked_min(distances, negative)
-    if soft:
-        return ops.softplus(gap)  # log1p(exp(gap)) without overflow
-    return _hinge(gap + constant(margin, distances.dtype))
-
-
-def _per_anchor_share(totals, count, distances):
-    """totals_a * B / count: values whose mean is sum(totals) / count; zeros if count = 0."""
-    dtype = distances.dtype
-    batch = ops.cast(ops.shape(distances)[0], dtype)
-    count = ops.cast(count, dtype)
-    scale = ops.where(count > 0, batch / ops.where(count > 0, count, ops.ones_like(count)), 0)
-    return totals * ops.cast(scale, dtype)
-
-
-def semi_hard(distances, positive, negative, *, margin):
-    """Semi-hard negatives per (anchor, positive) pair (TensorFlow Addons' TripletSemiHardLoss).
-
-    For every pair (a, p) the negative is the closest one farther than p,
-    min{D[a, n] : D[a, n] > D[a, p]}, or, if there is none, the farthest negative
-    (the row minimum if a has no negatives). The loss is the mean over all pairs of
-    max(margin + D[a, p] - D[a, n], 0); 0 with zero gradient when there is no pair.
-    Memory O(B^2): each row's negatives are sorted once and searched for all pairs.
-    """
-    dtype = distances.dtype
-    size = ops.shape(distances)[0]
-    keys, values, num_negatives = _geometry.sorted_by_mask(distances, negative)
-    not_farther = _geometry.prefix_length(
-        keys, ops.stop_gradient(distances), lambda value, query: ops.less_equal(value, query)
-    )
-    has_farther = ops.less(not_farther, num_negatives[:, None])
-    farther = ops.take_along_axis(values, ops.minimum(not_farther, size - 1), axis=1)
-    # (v - max) + max is TensorFlow Addons' masked-minimum rounding, kept for exactness.
-    row_max = ops.max(distances, axis=1, keepdims=True)
-    farther = (farther - row_max) + row_max
-    farthest = _geometry.masked_max(distances, negative)[:, None]
-    chosen = ops.where(has_farther, farther, farthest)
-    mask = ops.cast(positive, dtype)
-    pair_loss = _hinge((constant(margin, dtype) + (distances - chosen)) * mask)
-    return _per_anchor_share(ops.sum(pair_loss, axis=1), ops.sum(mask), distances)
-
-
-def batch_all(distances, positive, negative, *, margin):
-    """Mean over every triplet with a positive loss (Hermans et al.'s "batch all", BA≠0).
-
-    Over all (a, p, n) with p a positive and n a negative of a, the mean of
-    (D[a, p] - D[a, n]) + margin over the triplets where it is > 0; 0 with zero
-    gradient when there is none (pytorch-metric-learning's TripletMarginLoss with
-    AvgNonZeroReducer). Memory O(B^2): the violating negatives of a pair (a, p) are a
-    prefix of a's sorted negatives, so a prefix length and a prefix sum per pair suffice.
-    """
-    dtype = distances.dtype
-    keys, values, _ = _geometry.sorted_by_mask(distances, negative)
-    m = constant(margin, dtype)
-    zero = ops.cast(0, dtype)
-    # The test is (d_ap - d_an) + margin > 0 evaluated as written, as the reference does:
-    # rearranged (d_an < d_ap + margin) it would count exact ties differently.
-    violated = _geometry.prefix_length(
-        keys, ops.stop_gradient(distances), lambda value, query: (query - value) + m > zero
-    )
-    violated = ops.where(positive, violated, ops.zeros_like(violated))
-    # The violating negatives of (a, p) are the first violated[a, p] of a's sorted row:
-    # their distances sum to a prefix sum, gathered per pair.
-    prefix = ops.cumsum(values, axis=1)
-    prefix = ops.concatenate([ops.zeros_like(prefix[:, :1]), prefix], axis=1)
-    prefix = ops.cast(prefix, dtype)  # keras.ops.cumsum gives float32 for float64 on torch
-    count = ops.cast(violated, dtype)
-    totals = ops.sum(count * (distances + m), axis=1) - ops.sum(
-        ops.take_along_axis(prefix, violated, axis=1), axis=1
-    )
-    return _per_anchor_share(totals, ops.sum(count), distances)
-
-
-_MINERS = {"batch_hard": batch_hard, "semi_hard": semi_hard, "batch_all": batch_all}
+    return ops.cast(positive_part(constant(margin, work) + gap), dtype)
 
 
 # ------------------------------------------------------------------ mined triplet loss
@@ -207,12 +104,12 @@ def _mining_distances(embeddings, distance, mining):
     if distance == "cosine" and mining == "batch_all":
         # -cos(a, b) orders and differences exactly as 1 - cos(a, b) does, and with it the
         # test (-cos_ap + cos_an) + margin > 0 is the reference's own, bit for bit.
-        unit = _geometry.l2_normalize(embeddings)
-        return -_geometry.gram(unit)
-    return _geometry.pairwise_distances(embeddings, distance)
+        unit = _distances.l2_normalize(embeddings)
+        return -_distances.gram(unit)
+    return _distances.pairwise_distances(embeddings, distance)
 
 
-@_register
+@register
 def triplet_loss(
     y_true, y_pred, *, margin=1.0, distance="euclidean", mining="batch_hard", soft=False
 ):
@@ -281,7 +178,7 @@ def triplet_loss(
     "FaceNet", CVPR 2015 (semi-hard).
     """
     margin = check_margin(margin)
-    distance = _geometry.check_distance(distance)
+    distance = _distances.check_distance(distance)
     mining = check_mining(mining)
     soft = _checks.check_bool("soft", soft)
     if soft and mining != "batch_hard":
@@ -290,13 +187,13 @@ def triplet_loss(
     dtype = y_pred.dtype
     embeddings = ops.cast(y_pred, working_dtype(dtype))
     distances = _mining_distances(embeddings, distance, mining)
-    positive, negative = _geometry.label_masks(labels)
+    positive, negative = label_masks(labels)
     extra = {"soft": soft} if mining == "batch_hard" else {}
-    values = _MINERS[mining](distances, positive, negative, margin=margin, **extra)
+    values = STRATEGIES[mining](distances, positive, negative, margin=margin, **extra)
     return ops.cast(values, dtype)
 
 
-@_register
+@register
 class TripletLoss(PerSampleLoss):
     """Triplet loss mined from each batch of labelled embeddings; see `triplet_loss`.
 
@@ -349,7 +246,24 @@ class TripletLoss(PerSampleLoss):
             reduction=reduction,
             dtype=dtype,
             margin=check_margin(margin),
-            distance=_geometry.check_distance(distance),
+            distance=_distances.check_distance(distance),
             mining=mining,
             soft=soft,
         )
+
+
+# Helpers that were importable from here before kerasloss 0.2; now private.
+__getattr__ = moved(
+    __name__,
+    {
+        name: f"kerasloss._internal.mining:{name}"
+        for name in (
+            "MINING",
+            "batch_all",
+            "batch_hard",
+            "check_margin",
+            "check_mining",
+            "semi_hard",
+        )
+    },
+)

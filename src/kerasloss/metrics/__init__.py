@@ -1,9 +1,24 @@
-"""Metrics (`keras.metrics.Metric` classes), by family."""
+"""Metrics (`keras.metrics.Metric` classes), by family.
 
-from kerasloss.metrics.multilabel import CoverageError as CoverageError
-from kerasloss.metrics.multilabel import HammingLoss as HammingLoss
+- `multilabel`: Hamming loss, ranking loss, one-error, coverage and LRAP, equal to
+  scikit-learn's.
+- `output`: `OutputMean`, which shows a per-sample term a model outputs.
+"""
+
 from kerasloss.metrics.multilabel import (
-    LabelRankingAveragePrecision as LabelRankingAveragePrecision,
+    CoverageError,
+    HammingLoss,
+    LabelRankingAveragePrecision,
+    LabelRankingLoss,
+    OneError,
 )
-from kerasloss.metrics.multilabel import LabelRankingLoss as LabelRankingLoss
-from kerasloss.metrics.multilabel import OneError as OneError
+from kerasloss.metrics.output import OutputMean
+
+__all__ = [
+    "CoverageError",
+    "HammingLoss",
+    "LabelRankingAveragePrecision",
+    "LabelRankingLoss",
+    "OneError",
+    "OutputMean",
+]

@@ -19,11 +19,10 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from kerasloss import _checks
-from kerasloss._numerics import working_dtype
-from kerasloss.losses.classification import _first_argmax
-
-_register = keras.saving.register_keras_serializable(package="kerasloss")
+from kerasloss._internal import checks as _checks
+from kerasloss._internal.dtypes import working_dtype
+from kerasloss._internal.masking import first_argmax
+from kerasloss._internal.registration import register
 
 
 def _inputs(y_true, y_pred):
@@ -98,7 +97,7 @@ def _ranking_loss(y_true, y_pred):
 
 def _one_error(y_true, y_pred):
     relevant, scores, _ = _inputs(y_true, y_pred)
-    top = _first_argmax(scores)
+    top = first_argmax(scores)
     top_relevant = ops.take_along_axis(relevant, top[:, None], axis=-1)[:, 0]
     return 1.0 - ops.cast(top_relevant, "float32")
 
@@ -154,7 +153,7 @@ class _ExampleMean(keras.metrics.Metric):
         return {"name": self.name, "dtype": self.dtype}
 
 
-@_register
+@register
 class HammingLoss(_ExampleMean):
     """The fraction of labels predicted wrong, with a label predicted when its score > threshold.
 
@@ -186,7 +185,7 @@ class HammingLoss(_ExampleMean):
         return {**super().get_config(), "threshold": self.threshold}
 
 
-@_register
+@register
 class LabelRankingLoss(_ExampleMean):
     """The fraction of (relevant, irrelevant) label pairs ranked in the wrong order.
 
@@ -207,7 +206,7 @@ class LabelRankingLoss(_ExampleMean):
         return _ranking_loss(y_true, y_pred)
 
 
-@_register
+@register
 class OneError(_ExampleMean):
     """The fraction of examples whose top-scored label is irrelevant.
 
@@ -227,7 +226,7 @@ class OneError(_ExampleMean):
         return _one_error(y_true, y_pred)
 
 
-@_register
+@register
 class CoverageError(_ExampleMean):
     """How far down the ranking one must go to cover every relevant label.
 
@@ -248,7 +247,7 @@ class CoverageError(_ExampleMean):
         return _coverage(y_true, y_pred)
 
 
-@_register
+@register
 class LabelRankingAveragePrecision(_ExampleMean):
     """Label ranking average precision (LRAP); higher is better, 1 is perfect.
 

@@ -70,3 +70,18 @@ def constant(value, dtype):
     computation would see 0.3 as 0.30000001.
     """
     return ops.convert_to_tensor(value, dtype=dtype)
+
+
+# ------------------------------------------------------------------ float64 on every backend
+# Keras' type promotion computes some ops on two float64 tensors in float32 off TensorFlow
+# (`maximum` on JAX and torch; `matmul` and `cumsum` on torch). These keep float64.
+
+
+def positive_part(x):
+    """max(x, 0), with `where`: Keras' `maximum` of float64 tensors rounds to float32 on torch."""
+    return ops.where(x > 0, x, ops.zeros_like(x))
+
+
+def cumsum(x, axis: int = -1):
+    """Cumulative sum along `axis` in x's dtype (Keras' torch `cumsum` returns float32)."""
+    return ops.cast(ops.cumsum(x, axis=axis), x.dtype)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import keras
 import numpy as np
 from keras import ops
 
@@ -132,3 +133,50 @@ def label_vector(name: str, labels, *, per: str):
             f"(batch_size, 1); got shape {shape}."
         )
     return ops.reshape(labels, (-1,)) if len(shape) == 2 else labels
+
+
+def _concrete_values(tensor):
+    """The values of `tensor` as a NumPy array if they are known now, else None.
+
+    They are known for NumPy input and in eager execution. While a compiled step is
+    traced (a JAX tracer, a symbolic `tf.Tensor`, Keras' symbolic build) the conversion
+    raises, and the check that needs the values is skipped. Under `torch.compile`
+    the conversion is a graph break, so the check still runs, outside the graph.
+    """
+    if isinstance(tensor, (np.ndarray, np.generic, list, tuple, int, float)):
+        return np.asarray(tensor)
+    if keras.utils.is_keras_tensor(tensor):
+        return None
+    try:
+        return ops.convert_to_numpy(tensor)
+    except (TypeError, NotImplementedError):
+        # jax.errors.TracerArrayConversionError is a TypeError; a symbolic tf.Tensor and
+        # a torch tensor on the meta device raise NotImplementedError.
+        return None
+
+
+def class_ids(labels, num_classes: int, batch_size=None):
+    """Integer class ids (B,) from labels of shape (B,) or (B, 1), integer or float.
+
+    Values are checked (integers in [0, num_classes)) whenever they are known; see
+    `_concrete_values`.
+    """
+    labels = label_vector("labels", labels, per="sample")
+    if batch_size is not None and labels.shape[0] is not None and labels.shape[0] != batch_size:
+        raise ValueError(
+            f"`labels` must have one entry per row of `features` ({batch_size}); "
+            f"got {labels.shape[0]}."
+        )
+    values = _concrete_values(labels)
+    if values is not None and values.size:
+        if values.dtype.kind not in "biuf" or not np.all(np.isfinite(values)):
+            raise ValueError(f"`labels` must hold finite class ids; got dtype {values.dtype}.")
+        if np.any(values != np.round(values)):
+            raise ValueError("`labels` must hold whole class ids; got a fractional value.")
+        low, high = values.min(), values.max()
+        if low < 0 or high >= num_classes:
+            raise ValueError(
+                f"`labels` must be class ids in [0, {num_classes - 1}] for {num_classes} "
+                f"centres; got values from {low:g} to {high:g}."
+            )
+    return ops.cast(labels, "int32")

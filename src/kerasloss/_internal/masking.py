@@ -1,0 +1,77 @@
+"""Reductions over masked entries, finite in value and gradient on every backend.
+
+Masked-out entries are replaced by finite values (never -inf) before they reach a max,
+min or exp, so an empty row or an overflowing unselected entry cannot turn a zero
+gradient into NaN.
+"""
+
+from __future__ import annotations
+
+from keras import ops
+
+
+def label_masks(labels):
+    """Positive and negative masks (B, B), bool, from labels of shape (B,).
+
+    `positive[a, p]`: same label and p != a (an anchor is not its own positive).
+    `negative[a, n]`: a different label. Labels are compared exactly, so integer ids
+    that arrive as floats still match.
+    """
+    labels = ops.convert_to_tensor(labels)
+    same = ops.equal(labels[:, None], labels[None, :])
+    index = ops.arange(ops.shape(labels)[0])
+    not_self = ops.not_equal(index[:, None], index[None, :])
+    return ops.logical_and(same, not_self), ops.logical_not(same)
+
+
+def masked_max(x, mask, axis=-1):
+    """max of x over `mask` along `axis`; the minimum of the whole row where `mask` is empty.
+
+    Written as max((x - m) * mask) + m with m the row minimum: no -inf fill, and every
+    entry has a finite gradient (TensorFlow Addons' `masked_maximum` is the same
+    expression, which keeps its fallback).
+    """
+    x = ops.convert_to_tensor(x)
+    mask = ops.cast(mask, x.dtype)
+    low = ops.min(x, axis=axis, keepdims=True)
+    return ops.squeeze(ops.max((x - low) * mask, axis=axis, keepdims=True) + low, axis)
+
+
+def masked_min(x, mask, axis=-1):
+    """min of x over `mask` along `axis`; the maximum of the whole row where `mask` is empty."""
+    x = ops.convert_to_tensor(x)
+    mask = ops.cast(mask, x.dtype)
+    high = ops.max(x, axis=axis, keepdims=True)
+    return ops.squeeze(ops.min((x - high) * mask, axis=axis, keepdims=True) + high, axis)
+
+
+def masked_logsumexp(x, mask, nonempty):
+    """log sum_{j: mask_j} exp(x_j) over the last axis, finite in value and gradient.
+
+    Entries outside the mask never enter an `exp`: each masked-out entry is replaced by
+    a finite value *before* the `exp`, and again after it (a `where` on both sides), so
+    an overflowing `exp` of an unselected entry cannot turn its zero gradient into NaN.
+    Rows with nothing in the mask (`nonempty` False) give 0, with zero gradient.
+    """
+    zero = ops.zeros_like(x)
+    masked = ops.where(mask, x, ops.min(x, axis=-1, keepdims=True))
+    shift = ops.stop_gradient(ops.max(masked, axis=-1, keepdims=True))
+    centred = ops.where(mask, x - shift, zero)  # <= 0 where selected
+    total = ops.sum(ops.where(mask, ops.exp(centred), zero), axis=-1)
+    # `total` >= 1 on a non-empty row (its maximum adds exp(0)); an empty row takes log 1.
+    value = ops.log(ops.where(nonempty, total, ops.ones_like(total))) + ops.squeeze(shift, -1)
+    return ops.where(nonempty, value, ops.zeros_like(value))
+
+
+def first_argmax(x):
+    """argmax over the last axis that takes the first index on ties, on every backend.
+
+    `tf.math.argmax` does not promise which index wins a tie, so the index is the
+    smallest position that holds the maximum.
+    """
+    num_classes = x.shape[-1]
+    is_max = ops.equal(x, ops.max(x, axis=-1, keepdims=True))
+    positions = ops.arange(num_classes, dtype="int32")
+    first = ops.min(ops.where(is_max, positions, num_classes), axis=-1)
+    # A row of NaN has no maximum; keep its index in range so the gather stays defined.
+    return ops.minimum(first, num_classes - 1)

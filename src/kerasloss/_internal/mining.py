@@ -1,0 +1,157 @@
+"""Triplet mining strategies, and the sorted searches they share, all in O(B^2) memory.
+
+Each strategy takes a distance matrix D (B, B), row = anchor, and the positive and
+negative masks of `masking.label_masks`, and returns one value per anchor whose mean is
+the loss.
+"""
+
+from __future__ import annotations
+
+import math
+
+from keras import ops
+
+from kerasloss._internal.checks import check_real
+from kerasloss._internal.dtypes import constant, cumsum, positive_part
+from kerasloss._internal.masking import masked_max, masked_min
+
+MINING = ("batch_hard", "semi_hard", "batch_all")
+
+
+def check_mining(mining: object) -> str:
+    """One of `MINING`; ValueError naming `mining` otherwise."""
+    if mining not in MINING:
+        raise ValueError(f"`mining` must be one of {MINING}; got {mining!r}.")
+    return str(mining)
+
+
+def check_margin(margin: object) -> float:
+    """A finite margin >= 0."""
+    return check_real("margin", margin, low=0.0)
+
+
+def sorted_by_mask(x, mask):
+    """Each row's masked entries in ascending order, first, with O(B^2) memory.
+
+    Returns `(keys, values, counts)`: `keys` holds the masked entries of each row in
+    ascending order followed by +inf, without gradient; `values` is x gathered in the
+    same order, with gradient; `counts[a]` is the number of masked entries of row a.
+    """
+    x = ops.convert_to_tensor(x)
+    keys = ops.stop_gradient(ops.where(mask, x, ops.full_like(x, float("inf"))))
+    order = ops.argsort(keys, axis=-1)
+    counts = ops.sum(ops.cast(mask, "int32"), axis=-1)
+    return (
+        ops.take_along_axis(keys, order, axis=-1),
+        ops.take_along_axis(x, order, axis=-1),
+        counts,
+    )
+
+
+def prefix_length(sorted_rows, queries, predicate):
+    """For each query q[a, j], the length of the prefix of row a where predicate(v, q) holds.
+
+    `predicate(v, q)` must hold on a prefix of each row of `sorted_rows` (B, M) (true,
+    then false); `queries` is (B, Q). A batched binary search made of gathers, because
+    `keras.ops.searchsorted` takes 1-D sequences only: O(B * (M + Q)) memory and
+    ceil(log2(M + 1)) steps, or 31 steps (enough for any int32 length) when M is not
+    known while tracing. Returns int32 counts, without gradient.
+    """
+    width = sorted_rows.shape[-1]
+    steps = max(1, math.ceil(math.log2(width + 1))) if width is not None else 31
+    size = ops.cast(ops.shape(sorted_rows)[-1], "int32")
+    # Binary lifting: `length` only grows, by 2^k, 2^(k-1), ..., 1, while the entry it
+    # would add still satisfies the predicate. A step past the end reads the last entry;
+    # if that one satisfies it, all do, and the final clip gives M.
+    length = ops.zeros_like(queries, dtype="int32")
+    for k in reversed(range(steps)):
+        candidate = length + (1 << k)
+        value = ops.take_along_axis(sorted_rows, ops.minimum(candidate, size) - 1, axis=-1)
+        length = ops.where(predicate(value, queries), candidate, length)
+    return ops.minimum(length, size)
+
+
+# ------------------------------------------------------------------ strategies
+
+
+def batch_hard(distances, positive, negative, *, margin, soft=False):
+    """Hardest positive and hardest negative per anchor (TensorFlow Addons' TripletHardLoss).
+
+    loss_a = max(max_p D[a, p] - min_n D[a, n] + margin, 0), or with `soft`,
+    softplus(max_p D[a, p] - min_n D[a, n]) with no margin. Without positives the
+    hardest positive is the row minimum, without negatives the hardest negative is the
+    row maximum, as in TensorFlow Addons; every anchor counts in the mean.
+    """
+    gap = masked_max(distances, positive) - masked_min(distances, negative)
+    if soft:
+        return ops.softplus(gap)  # log1p(exp(gap)) without overflow
+    return positive_part(gap + constant(margin, distances.dtype))
+
+
+def per_anchor_share(totals, count, distances):
+    """totals_a * B / count: values whose mean is sum(totals) / count; zeros if count = 0."""
+    dtype = distances.dtype
+    batch = ops.cast(ops.shape(distances)[0], dtype)
+    count = ops.cast(count, dtype)
+    scale = ops.where(count > 0, batch / ops.where(count > 0, count, ops.ones_like(count)), 0)
+    return totals * ops.cast(scale, dtype)
+
+
+def semi_hard(distances, positive, negative, *, margin):
+    """Semi-hard negatives per (anchor, positive) pair (TensorFlow Addons' TripletSemiHardLoss).
+
+    For every pair (a, p) the negative is the closest one farther than p,
+    min{D[a, n] : D[a, n] > D[a, p]}, or, if there is none, the farthest negative
+    (the row minimum if a has no negatives). The loss is the mean over all pairs of
+    max(margin + D[a, p] - D[a, n], 0); 0 with zero gradient when there is no pair.
+    Memory O(B^2): each row's negatives are sorted once and searched for all pairs.
+    """
+    dtype = distances.dtype
+    size = ops.shape(distances)[0]
+    keys, values, num_negatives = sorted_by_mask(distances, negative)
+    not_farther = prefix_length(
+        keys, ops.stop_gradient(distances), lambda value, query: ops.less_equal(value, query)
+    )
+    has_farther = ops.less(not_farther, num_negatives[:, None])
+    farther = ops.take_along_axis(values, ops.minimum(not_farther, size - 1), axis=1)
+    # (v - max) + max is TensorFlow Addons' masked-minimum rounding, kept for exactness.
+    row_max = ops.max(distances, axis=1, keepdims=True)
+    farther = (farther - row_max) + row_max
+    farthest = masked_max(distances, negative)[:, None]
+    chosen = ops.where(has_farther, farther, farthest)
+    mask = ops.cast(positive, dtype)
+    pair_loss = positive_part((constant(margin, dtype) + (distances - chosen)) * mask)
+    return per_anchor_share(ops.sum(pair_loss, axis=1), ops.sum(mask), distances)
+
+
+def batch_all(distances, positive, negative, *, margin):
+    """Mean over every triplet with a positive loss (Hermans et al.'s "batch all", BA≠0).
+
+    Over all (a, p, n) with p a positive and n a negative of a, the mean of
+    (D[a, p] - D[a, n]) + margin over the triplets where it is > 0; 0 with zero
+    gradient when there is none (pytorch-metric-learning's TripletMarginLoss with
+    AvgNonZeroReducer). Memory O(B^2): the violating negatives of a pair (a, p) are a
+    prefix of a's sorted negatives, so a prefix length and a prefix sum per pair suffice.
+    """
+    dtype = distances.dtype
+    keys, values, _ = sorted_by_mask(distances, negative)
+    m = constant(margin, dtype)
+    zero = ops.cast(0, dtype)
+    # The test is (d_ap - d_an) + margin > 0 evaluated as written, as the reference does:
+    # rearranged (d_an < d_ap + margin) it would count exact ties differently.
+    violated = prefix_length(
+        keys, ops.stop_gradient(distances), lambda value, query: (query - value) + m > zero
+    )
+    violated = ops.where(positive, violated, ops.zeros_like(violated))
+    # The violating negatives of (a, p) are the first violated[a, p] of a's sorted row:
+    # their distances sum to a prefix sum, gathered per pair.
+    prefix = cumsum(values, axis=1)
+    prefix = ops.concatenate([ops.zeros_like(prefix[:, :1]), prefix], axis=1)
+    count = ops.cast(violated, dtype)
+    totals = ops.sum(count * (distances + m), axis=1) - ops.sum(
+        ops.take_along_axis(prefix, violated, axis=1), axis=1
+    )
+    return per_anchor_share(totals, ops.sum(count), distances)
+
+
+STRATEGIES = {"batch_hard": batch_hard, "semi_hard": semi_hard, "batch_all": batch_all}
