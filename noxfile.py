@@ -20,10 +20,11 @@ BACKENDS = sorted(MATRIX["backends"])
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff: lint and formatting check."""
+    """ruff (lint and formatting) and mypy (the type hints of the package)."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
     session.run("ruff", "check", "src", "tests", "examples", "noxfile.py")
     session.run("ruff", "format", "--check", "src", "tests", "examples", "noxfile.py")
+    session.run("mypy")
 
 
 def _pytest(session: nox.Session, keras_requirements: list[str], backend: str) -> None:
