@@ -7,9 +7,8 @@ from typing import Any
 import keras
 from keras import ops
 
+from kerasloss._internal import centers as _centers
 from kerasloss._internal import checks as _checks
-from kerasloss._internal.centers import assignment, center_term, check_features
-from kerasloss._internal.checks import class_ids
 from kerasloss._internal.dtypes import is_float, working_dtype
 from kerasloss._internal.registration import register
 from kerasloss._internal.types import DTypeLike, Tensor
@@ -218,12 +217,14 @@ class CenterLoss(keras.layers.Layer):
 
     def call(self, inputs: list[Tensor], training: bool | None = None) -> Any:
         features, labels = inputs
-        features = check_features(features)
-        ids = class_ids(labels, self.num_classes, batch_size=features.shape[0])
+        features = _centers.check_features(features)
+        ids = _checks.class_ids(labels, self.num_classes, batch_size=features.shape[0])
         dtype = self._compute_dtype(features.dtype)
         centers = ops.convert_to_tensor(self.centers)
-        onehot = assignment(ids, self.num_classes, dtype)
-        per_sample = center_term(ops.cast(features, dtype), onehot, ops.cast(centers, dtype))
+        onehot = _centers.assignment(ids, self.num_classes, dtype)
+        per_sample = _centers.center_term(
+            ops.cast(features, dtype), onehot, ops.cast(centers, dtype)
+        )
         weight = ops.cast(self.loss_weight, dtype)
         self.add_loss(weight * ops.mean(per_sample))
         if self.alpha is not None and training:
