@@ -329,3 +329,15 @@ def test_threshold_bad_inputs_are_rejected():
         LinearThreshold(coefficients=[[1.0]])
     with pytest.raises(ValueError, match="labels"):
         LinearThreshold(coefficients=[1.0, 2.0])(np.zeros((3, 4), np.float32))
+
+
+@pytest.mark.parametrize(
+    "coefficients",
+    [[1.0], [[1.0], [2.0]], [1.0, 2.0], [[1.0, 2.0, 3.0]]],
+    ids=["one", "per_example", "too_few", "row"],
+)
+def test_linear_threshold_wants_one_coefficient_per_label(coefficients):
+    """A (1,) or (B, 1) array used to broadcast into a wrong threshold without an error."""
+    scores = np.array([[0.3, -0.2, 0.9], [0.0, 0.5, -1.0]], np.float32)
+    with pytest.raises(ValueError, match=r"`coefficients` must have shape \(C,\) = \(3,\)"):
+        linear_threshold(scores, coefficients, 0.0)

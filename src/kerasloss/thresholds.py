@@ -13,12 +13,23 @@ import numpy as np
 from keras import ops
 
 from kerasloss._internal.dtypes import float_tensor, working_dtype
+from kerasloss._internal.types import Tensor, TensorLike
 
 __all__ = ["apply_threshold", "best_cut_per_example", "fit_linear_threshold", "linear_threshold"]
 
 
-def apply_threshold(scores, threshold=0.0):
-    """The label set predicted by scores: label j is in it when `scores[..., j] > threshold`.
+def apply_threshold(scores: TensorLike, threshold: TensorLike = 0.0) -> Tensor:
+    """The label sets scores predict: label j is in when `scores[..., j] > threshold`.
+
+    Formula:
+
+    ```python
+    labels[i, j] = 1.0 if scores[i, j] > threshold[i] else 0.0   # one threshold per example
+    labels[i, j] = 1.0 if scores[i, j] > threshold else 0.0      # one for all
+    ```
+
+    The comparison is made in at least float32, so a threshold such as 0.3 is not
+    rounded to a 16-bit score dtype.
 
     Args:
         scores: real scores, shape (B, C).
@@ -26,14 +37,26 @@ def apply_threshold(scores, threshold=0.0):
             example, shape (B,) or (B, 1), such as `linear_threshold`'s output. For one
             threshold per label pass shape (1, C): a 1-D threshold is always per example.
 
+    Returns:
+        A multi-hot tensor of 0s and 1s, shape (B, C), in the scores' float dtype (Keras'
+        default float type for integer scores).
+
     Raises:
         ValueError: if a 1-D threshold's length is not the number of examples.
 
-    Returns:
-        A multi-hot tensor of 0s and 1s, shape (B, C), in the scores' float dtype.
-
     Example:
-        >>> apply_threshold([[0.3, -0.2, 0.9]])  # [[1., 0., 1.]]
+        >>> scores = [[0.3, -0.2, 0.9], [0.0, 0.5, -1.0]]
+        >>> print(keras.ops.convert_to_numpy(apply_threshold(scores)))
+        [[1. 0. 1.]
+         [0. 1. 0.]]
+        >>> print(keras.ops.convert_to_numpy(apply_threshold(scores, [0.5, -0.5])))
+        [[0. 0. 1.]
+         [1. 1. 0.]]
+
+    Reference:
+        Zhang & Zhou, "Multilabel Neural Networks with Applications to Functional
+        Genomics and Text Categorization", IEEE TKDE 18(10), 2006, section 3.3 (the
+        predicted label set {j: c_j(x) > t(x)}).
     """
     scores = float_tensor(scores)
     # Compared in at least float32, so a threshold such as 0.3 is not rounded to bfloat16.
@@ -50,22 +73,60 @@ def apply_threshold(scores, threshold=0.0):
     return ops.cast(ops.greater(ops.cast(scores, compare), threshold), scores.dtype)
 
 
-def linear_threshold(scores, coefficients, intercept):
-    """The per-example threshold `t(x) = scores(x) . coefficients + intercept`.
+def linear_threshold(scores: TensorLike, coefficients: TensorLike, intercept: float) -> Tensor:
+    """BP-MLL's per-example threshold, a linear function of the example's label scores.
+
+    Formula:
+
+    ```python
+    t[i] = sum_j(scores[i, j] * coefficients[j]) + intercept
+    ```
+
+    `fit_linear_threshold` finds `coefficients` and `intercept`; `apply_threshold(scores,
+    t)` then gives the label sets, and `kerasloss.layers.LinearThreshold` does both in a
+    layer.
 
     Args:
         scores: real scores, shape (B, C).
-        coefficients: shape (C,), and `intercept` a number: from `fit_linear_threshold`.
+        coefficients: one weight per label, shape (C,).
+        intercept: a real number.
 
     Returns:
-        The thresholds, shape (B,), in the scores' float dtype.
+        The thresholds, shape (B,), in the scores' float dtype (Keras' default float type
+        for integer scores).
+
+    Raises:
+        ValueError: if `coefficients` does not have shape (C,), one weight per label of
+            `scores`.
+
+    Example:
+        >>> scores = [[0.3, -0.2, 0.9], [0.0, 0.5, -1.0]]
+        >>> t = linear_threshold(scores, [0.5, 0.0, 0.5], -0.1)  # 0.15 + 0.45 - 0.1, ...
+        >>> print(keras.ops.convert_to_numpy(t))
+        [ 0.5 -0.6]
+        >>> print(keras.ops.convert_to_numpy(apply_threshold(scores, t)))
+        [[0. 0. 1.]
+         [1. 1. 0.]]
+
+    Reference:
+        Zhang & Zhou, "Multilabel Neural Networks with Applications to Functional
+        Genomics and Text Categorization", IEEE TKDE 18(10), 2006, section 3.3.
     """
     scores = float_tensor(scores)
     coefficients = ops.cast(ops.convert_to_tensor(coefficients), scores.dtype)
+    num_labels = scores.shape[-1] if len(scores.shape) else None
+    if len(coefficients.shape) != 1 or (
+        num_labels is not None and coefficients.shape[0] not in (None, num_labels)
+    ):
+        # Broadcasting would otherwise turn a (1,) or (B, 1) array into a wrong threshold.
+        raise ValueError(
+            f"`coefficients` must have shape (C,) = ({num_labels},), one weight per label of "
+            f"`scores` of shape {tuple(scores.shape)}; got shape {tuple(coefficients.shape)}."
+        )
     return ops.sum(scores * coefficients, axis=-1) + ops.cast(intercept, scores.dtype)
 
 
-def _as_score_matrix(name, value):
+def _as_score_matrix(name: str, value: TensorLike) -> np.ndarray:
     if isinstance(value, (str, bytes, dict)):
         raise TypeError(f"`{name}` must be an array of numbers; got {type(value).__name__}.")
     if ops.is_tensor(value):
@@ -78,7 +139,7 @@ def _as_score_matrix(name, value):
     return array
 
 
-def best_cut_per_example(scores, y_true):
+def best_cut_per_example(scores: TensorLike, y_true: TensorLike) -> np.ndarray:
     """For each example, the cut between its scores that misplaces the fewest labels.
 
     The candidates are every midpoint between neighbouring sorted scores, plus the
@@ -87,7 +148,17 @@ def best_cut_per_example(scores, y_true):
     ones with score > t, the rule `apply_threshold` predicts with. On ties the lowest
     such t wins. An example with only relevant labels gets the lowest score - 0.1; one
     with no relevant label gets the highest score + 0.1, or the highest score itself
-    when it is tied (nothing scores above it either way).
+    when it is tied (nothing scores above it either way). Computed in NumPy (float64),
+    not in a graph: it prepares the targets of `fit_linear_threshold`.
+
+    Formula:
+
+    ```python
+    # per example: s = scores[i] sorted ascending, Y = {j: y_true[i, j] > 0.5}
+    candidates = [s[0] - 0.1] + [(s[j] + s[j + 1]) / 2 for j in range(C - 1)] + [s[-1] + 0.1]
+    errors(t) = #{k in Y: scores[i, k] <= t} + #{l not in Y: scores[i, l] > t}
+    cut[i] = the lowest candidate t with the fewest errors(t)
+    ```
 
     Args:
         scores: NumPy-convertible scores of N examples, shape (N, C).
@@ -97,7 +168,20 @@ def best_cut_per_example(scores, y_true):
         A float64 NumPy array of shape (N,).
 
     Raises:
-        ValueError: if the shapes differ or are not (N, C), or a score is not finite.
+        TypeError: if `scores` or `y_true` is a string, bytes or a dict.
+        ValueError: if the shapes differ or are not (N, C) with N, C >= 1, or a score
+            or label is not finite.
+
+    Example:
+        >>> scores = [[-0.6, -0.2], [-0.4, -0.4], [0.6, -0.8]]
+        >>> y_true = [[0.0, 1.0], [1.0, 1.0], [1.0, 0.0]]
+        >>> # a midpoint, the lowest score - 0.1 (all relevant), a midpoint
+        >>> print(best_cut_per_example(scores, y_true))
+        [-0.4 -0.5 -0.1]
+
+    Reference:
+        Zhang & Zhou, "Multilabel Neural Networks with Applications to Functional
+        Genomics and Text Categorization", IEEE TKDE 18(10), 2006, section 3.3.
     """
     scores = _as_score_matrix("scores", scores)
     labels = _as_score_matrix("y_true", y_true)
@@ -137,19 +221,21 @@ def best_cut_per_example(scores, y_true):
     return candidates[np.arange(n), np.argmin(errors, axis=1)]
 
 
-def fit_linear_threshold(scores, y_true):
-    """Fits the linear threshold function of BP-MLL on a trained model's outputs.
+def fit_linear_threshold(scores: TensorLike, y_true: TensorLike) -> tuple[np.ndarray, float]:
+    """Fits BP-MLL's linear threshold function on a trained model's scores.
 
     Each training example gets its best cut (`best_cut_per_example`); ordinary least
-    squares then fits `t(x) = scores(x) . coefficients + intercept` to those cuts. Use
-    it after training, on the scores of the training set (NumPy, not in a graph):
+    squares then fits a linear function of the scores to those cuts. Use it after
+    training, on the scores of the training set (NumPy, not in a graph), then predict
+    label sets with `apply_threshold(scores, linear_threshold(scores, coefficients,
+    intercept))` or the layer `kerasloss.layers.LinearThreshold`.
+
+    Formula:
 
     ```python
-    coefficients, intercept = fit_linear_threshold(model.predict(x_train), y_train)
-    labels = apply_threshold(scores, linear_threshold(scores, coefficients, intercept))
+    cuts = best_cut_per_example(scores, y_true)                       # shape (N,)
+    coefficients, intercept = argmin_{w, b} sum_i (scores[i] . w + b - cuts[i]) ** 2
     ```
-
-    or as a layer, `LinearThreshold(coefficients=..., intercept=...)`.
 
     Args:
         scores: scores of N training examples, shape (N, C).
@@ -161,9 +247,26 @@ def fit_linear_threshold(scores, y_true):
         least-squares solution of smallest norm.
 
     Raises:
-        ValueError: if the shapes differ or are not (N, C), or a score is not finite.
+        TypeError: if `scores` or `y_true` is a string, bytes or a dict.
+        ValueError: if the shapes differ or are not (N, C) with N, C >= 1, or a score
+            or label is not finite.
 
-    Reference: Zhang & Zhou, IEEE TKDE 18(10), 2006, section 3.3.
+    Example:
+        >>> scores = [[-0.6, -0.2], [-0.4, -0.4], [0.6, -0.8]]
+        >>> y_true = [[0.0, 1.0], [1.0, 1.0], [1.0, 0.0]]
+        >>> # the cuts -0.4, -0.5, -0.1 lie exactly on t = 1.0 * s0 + 1.5 * s1 + 0.5
+        >>> coefficients, intercept = fit_linear_threshold(scores, y_true)
+        >>> print(np.round(coefficients, 4), round(intercept, 4))
+        [1.  1.5] 0.5
+        >>> t = linear_threshold(scores, coefficients, intercept)
+        >>> print(keras.ops.convert_to_numpy(apply_threshold(scores, t)))
+        [[0. 1.]
+         [1. 1.]
+         [1. 0.]]
+
+    Reference:
+        Zhang & Zhou, "Multilabel Neural Networks with Applications to Functional
+        Genomics and Text Categorization", IEEE TKDE 18(10), 2006, section 3.3.
     """
     cuts = best_cut_per_example(scores, y_true)
     scores = _as_score_matrix("scores", scores)

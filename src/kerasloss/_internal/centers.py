@@ -6,9 +6,10 @@ from keras import ops
 
 from kerasloss._internal.distances import row_squared_euclidean
 from kerasloss._internal.dtypes import float_tensor
+from kerasloss._internal.types import DTypeLike, Tensor, TensorLike
 
 
-def assignment(labels, num_classes: int, dtype):
+def assignment(labels: Tensor, num_classes: int, dtype: DTypeLike) -> Tensor:
     """One-hot rows (B, C) of `dtype`: which centre each sample belongs to.
 
     A label outside [0, C) that the eager check could not see (inside a JAX or
@@ -18,7 +19,7 @@ def assignment(labels, num_classes: int, dtype):
     return ops.one_hot(labels, num_classes, dtype=dtype)
 
 
-def center_term(features, onehot, centers):
+def center_term(features: Tensor, onehot: Tensor, centers: Tensor) -> Tensor:
     """0.5 ||x_i - c_{y_i}||^2 per row, all three tensors already in one float dtype."""
     # einsum rather than matmul: Keras' torch matmul returns float32 for two float64 inputs.
     assigned = ops.einsum("bc,cd->bd", onehot, centers)
@@ -26,7 +27,7 @@ def center_term(features, onehot, centers):
     return 0.5 * row_squared_euclidean(features, assigned) * has_centre
 
 
-def check_features(features):
+def check_features(features: TensorLike) -> Tensor:
     """A float (B, D) tensor with a known D."""
     features = float_tensor(features)
     if len(features.shape) != 2 or features.shape[-1] is None:

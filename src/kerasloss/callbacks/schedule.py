@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import keras
 
 from kerasloss._internal import checks as _checks
@@ -23,7 +26,7 @@ class LossWeightScheduler(keras.callbacks.Callback):
     Formula:
 
     ```python
-    variable <- schedule(epoch)     # epoch counts from 0, as in fit's logs
+    variable <- schedule(epoch)     # at each epoch's start; epoch counts from 0, as in fit's logs
     ```
 
     The value is set when the epoch starts and then stays for all of its steps
@@ -42,21 +45,38 @@ class LossWeightScheduler(keras.callbacks.Callback):
             finite real number >= 0.
         verbose: 1 to print the value at each change, 0 to stay quiet.
 
+    Returns:
+        A callback for `fit(callbacks=[...])`; it returns nothing itself, and during
+        `fit` it assigns `schedule(epoch)` to `variable` at the start of each epoch.
+
     Raises:
         TypeError: if `variable` is not a scalar float `keras.Variable`, `schedule` is
             not callable, or (during `fit`) `schedule` returns something that is not a
             real number.
-        ValueError: if (during `fit`) `schedule` returns a negative or non-finite weight.
+        ValueError: if `verbose` is not 0 or 1, or (during `fit`) `schedule` returns a
+            negative or non-finite weight.
 
     Example:
-        >>> center = kerasloss.layers.CenterLoss(10, loss_weight=0.0, alpha=0.5)
+        >>> x_in, y_in = keras.Input((4,)), keras.Input((), dtype="int32")
+        >>> center = kerasloss.layers.CenterLoss(3, loss_weight=0.0, alpha=0.5)
+        >>> features = center([keras.layers.Dense(2)(x_in), y_in])
+        >>> model = keras.Model([x_in, y_in], keras.layers.Dense(3)(features))
+        >>> model.compile("sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
         >>> off_then_on = LossWeightScheduler(
-        ...     center.loss_weight, lambda epoch: 0.0 if epoch < 200 else 0.003
+        ...     center.loss_weight, lambda epoch: 0.0 if epoch < 1 else 0.01
         ... )
-        >>> model.fit(x, y, epochs=400, callbacks=[off_then_on])
+        >>> x, y = np.ones((4, 4), "float32"), np.array([0, 1, 2, 0])
+        >>> history = model.fit([x, y], y, epochs=2, verbose=0, callbacks=[off_then_on])
+        >>> print(float(keras.ops.convert_to_numpy(center.loss_weight)))  # schedule(1)
+        0.01
+
+    Reference:
+        `keras.callbacks.LearningRateScheduler`, the same idea for a learning rate.
     """
 
-    def __init__(self, variable, schedule, *, verbose: int = 0):
+    def __init__(
+        self, variable: keras.Variable, schedule: Callable[[int], float], *, verbose: int = 0
+    ) -> None:
         super().__init__()
         if not isinstance(variable, keras.Variable):
             raise TypeError(
@@ -78,10 +98,10 @@ class LossWeightScheduler(keras.callbacks.Callback):
         self.schedule = schedule
         self.verbose = verbose
 
-    def on_epoch_begin(self, epoch, logs=None):
-        value = self.schedule(epoch)
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        scheduled = self.schedule(epoch)
         try:
-            value = _checks.check_real(f"schedule({epoch})", value, low=0.0)
+            value = _checks.check_real(f"schedule({epoch})", scheduled, low=0.0)
         except (TypeError, ValueError) as err:
             raise type(err)(f"{err} `schedule` must return a finite loss weight >= 0.") from None
         if self.verbose and value != float(keras.ops.convert_to_numpy(self.variable)):

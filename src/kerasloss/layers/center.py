@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 from keras import ops
 
+from kerasloss._internal import centers as _centers
 from kerasloss._internal import checks as _checks
-from kerasloss._internal.centers import assignment, center_term, check_features
-from kerasloss._internal.checks import class_ids
 from kerasloss._internal.dtypes import is_float, working_dtype
 from kerasloss._internal.registration import register
+from kerasloss._internal.types import DTypeLike, Tensor
 
 __all__ = ["CenterLoss"]
 
 
-def _wen_update(centers, features, onehot, alpha):
+def _wen_update(centers: Tensor, features: Tensor, onehot: Tensor, alpha: float) -> Tensor:
     """The centres after one step of Wen et al.'s rule, eq. (4) and Algorithm 1.
 
     delta_j = sum_{i: y_i = j} (c_j - x_i) / (1 + n_j),   c_j <- c_j - alpha * delta_j
@@ -30,7 +32,7 @@ def _wen_update(centers, features, onehot, alpha):
     return centers - ops.cast(alpha, centers.dtype) * delta
 
 
-def _check_alpha(alpha):
+def _check_alpha(alpha: float | None) -> float | None:
     alpha = _checks.check_real("alpha", alpha, low=0.0, high=1.0, allow_none=True)
     if alpha == 0.0:
         raise ValueError(
@@ -44,47 +46,51 @@ def _check_alpha(alpha):
 class CenterLoss(keras.layers.Layer):
     """Adds the center loss of its embeddings to the model and passes them through.
 
+    Center loss (Wen et al. 2016) pulls each embedding towards a centre kept for its
+    class. The layer owns the centres, adds the weighted mean of the term to the model
+    loss with `add_loss` in every call (training and evaluation, so `evaluate` reports
+    the objective that `fit` minimises) and returns the embeddings unchanged.
+
     Formula:
 
     ```python
-    center_loss_i = 0.5 * ||features[i] - centers[labels[i]]||^2
-    model loss += loss_weight * mean_i(center_loss_i)     # through add_loss
+    center_loss[i] = 0.5 * sum((features[i] - centers[labels[i]]) ** 2)
+    model_loss += loss_weight * mean_i(center_loss[i])              # through add_loss
+    # with alpha, in each training call, before the optimizer step (n_j: batch count of j):
+    delta[j] = sum_{i: labels[i] = j} (centers[j] - features[i]) / (1 + n_j)
+    centers[j] <- centers[j] - alpha * delta[j]
     ```
 
     The layer holds `centers` (num_classes, D) and `loss_weight`, a non-trainable
     scalar variable that `kerasloss.callbacks.LossWeightScheduler` can change between
-    epochs. The term is added in every call (training and evaluation), so `evaluate`
-    reports the same objective that `fit` minimises.
+    epochs.
 
     How the centres move:
 
     - `alpha=None`: they are trainable weights, learned by the optimizer from the
       gradient of the weighted term. With `loss_weight` 0 they get a zero gradient
       (they still move under weight decay or a non-zero optimizer state).
-    - `alpha=<float in (0, 1]>`: Wen et al.'s rule, in each training call, from the
-      batch before the optimizer step:
-      `delta_j = sum_{i: y_i = j} (c_j - x_i) / (1 + n_j)`, `c_j <- c_j - alpha * delta_j`.
-      The centres are then non-trainable and updated with `assign`, which Keras
-      carries through the compiled step on every backend (a trainable variable
-      assigned inside `call` is dropped on JAX). As in the paper, the rule does not
-      depend on `loss_weight`: with the weight at 0 the centres keep following the
-      class means, ready for when the weight is switched on.
+    - `alpha=<float in (0, 1]>`: Wen et al.'s rule above, from the batch. The centres
+      are then non-trainable and updated with `assign`, which Keras carries through
+      the compiled step on every backend (a trainable variable assigned inside `call`
+      is dropped on JAX). As in the paper, the rule does not depend on `loss_weight`:
+      with the weight at 0 the centres keep following the class means, ready for when
+      the weight is switched on.
 
     Logging the term: the weighted term is part of `loss`. To see the unweighted
     center loss on its own in the progress bar and in `History`, build the layer with
     `return_center_loss=True` and `name="center"`, make its second output the model
-    output "center", compile with `metrics={"center": OutputMean()}` and give that
-    output any target with one row per sample (the labels again): `History` then
-    holds "center_loss" next to "loss". A `keras.metrics.Mean` updated inside `call`
-    fails in JAX's stateless train step, and a Model subclass overriding
-    `compute_loss` would lump every `add_loss` term together; a second output with a
-    compiled metric works on every backend. See docs/center_loss.md for the whole
-    recipe and for prediction without labels.
+    output "center", compile with `metrics={"center": kerasloss.metrics.OutputMean()}`
+    and give that output any target with one row per sample (the labels again):
+    `History` then holds "center_loss" next to "loss" (the example below). A
+    `keras.metrics.Mean` updated inside `call` fails in JAX's stateless train step, and
+    a Model subclass overriding `compute_loss` would lump every `add_loss` term
+    together; a second output with a compiled metric works on every backend.
+    docs/center_loss.md has the whole recipe.
 
     The layer computes in float32 when the embeddings are float16 or bfloat16 (a mixed
     precision policy), with float32 centres that are never read in 16 bits; it does not
-    autocast its inputs either, so float labels are never rounded to 16 bits. The
-    features come back unchanged.
+    autocast its inputs either, so float labels are never rounded to 16 bits.
 
     Args:
         num_classes: number of classes C, an integer >= 1.
@@ -106,28 +112,54 @@ class CenterLoss(keras.layers.Layer):
         training: whether to apply the update rule (with `alpha`).
 
     Returns:
-        `features`, unchanged; with `return_center_loss=True`, `(features, center_loss)`.
+        `call` returns `features` (B, D), unchanged (integer features come back in
+        Keras' default float type); with `return_center_loss=True`, the pair
+        `(features, center_loss)`, where `center_loss` has shape (B,).
 
     Raises:
-        TypeError, ValueError: for an invalid argument (named in the message), features
-            that are not (B, D), or labels that are not class ids in [0, C).
+        TypeError: if `num_classes` is not an integer, `loss_weight` or `alpha` is not
+            a real number, or `return_center_loss` is not a bool.
+        ValueError: if `num_classes` < 1, `loss_weight` is negative or not finite,
+            `alpha` is not in (0, 1], or `centers_initializer` is unknown; when the
+            layer is built or called, if its input is not `[features, labels]`, the
+            features are not (B, D) with a known D, or the labels are not one class id
+            in [0, C) per sample.
 
     Example:
-        >>> x_in, y_in = keras.Input((64,)), keras.Input((), dtype="int32")
-        >>> emb = keras.layers.Dense(32, activation="relu")(x_in)
-        >>> logits = keras.layers.Dense(10, name="logits")(emb)
-        >>> center = CenterLoss(10, loss_weight=0.01, alpha=0.5, return_center_loss=True,
-        ...                     name="center")
-        >>> _, per_sample = center([emb, y_in])   # a side branch: logits need no labels
-        >>> model = keras.Model([x_in, y_in], {"logits": logits, "center": per_sample})
-        >>> model.compile("adam",
-        ...               loss={"logits": keras.losses.SparseCategoricalCrossentropy(True)},
-        ...               metrics={"center": OutputMean()})
-        >>> model.fit([x, y], {"logits": y, "center": y}).history["center_loss"]
-        >>> classifier = keras.Model(x_in, logits)   # predicts without labels
+        >>> layer = CenterLoss(2, loss_weight=0.5)  # the centres start at zero
+        >>> features = np.array([[1.0, 2.0], [0.5, -0.5]], "float32")
+        >>> out = layer([features, np.array([1, 0])])
+        >>> # 0.5 * mean(0.5 * (1 + 4), 0.5 * (0.25 + 0.25))
+        >>> print(float(keras.ops.convert_to_numpy(layer.losses[0])))
+        0.6875
+        >>> print(layer.centers.shape)
+        (2, 2)
 
-    Reference: Wen, Zhang, Li and Qiao, "A Discriminative Feature Learning Approach for
-    Deep Face Recognition", ECCV 2016, eqs. (2)-(4) and Algorithm 1.
+        In a classifier, with the term logged as "center_loss":
+
+        >>> x_in, y_in = keras.Input((4,)), keras.Input((), dtype="int32")
+        >>> embedding = keras.layers.Dense(2)(x_in)
+        >>> logits = keras.layers.Dense(3, name="logits")(embedding)
+        >>> center = CenterLoss(3, loss_weight=0.1, alpha=0.5, return_center_loss=True,
+        ...                     name="center")
+        >>> _, per_sample = center([embedding, y_in])  # a side branch: logits need no labels
+        >>> model = keras.Model([x_in, y_in], {"logits": logits, "center": per_sample})
+        >>> model.compile(
+        ...     "sgd",
+        ...     loss={"logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True)},
+        ...     metrics={"center": kerasloss.metrics.OutputMean()},
+        ... )
+        >>> x, y = np.ones((4, 4), "float32"), np.array([0, 1, 2, 0])
+        >>> history = model.fit([x, y], {"logits": y, "center": y}, epochs=1, verbose=0)
+        >>> print(sorted(history.history), center.centers.shape)
+        ['center_loss', 'loss'] (3, 2)
+        >>> classifier = keras.Model(x_in, logits)  # predicts without labels
+        >>> print(classifier.output_shape)
+        (None, 3)
+
+    Reference:
+        Wen, Zhang, Li and Qiao, "A Discriminative Feature Learning Approach for Deep
+        Face Recognition", ECCV 2016, eqs. (2)-(4) and Algorithm 1.
     """
 
     def __init__(
@@ -137,9 +169,9 @@ class CenterLoss(keras.layers.Layer):
         loss_weight: float = 1.0,
         alpha: float | None = None,
         return_center_loss: bool = False,
-        centers_initializer="zeros",
-        **kwargs,
-    ):
+        centers_initializer: str | keras.initializers.Initializer = "zeros",
+        **kwargs: Any,
+    ) -> None:
         kwargs.setdefault("autocast", False)
         super().__init__(**kwargs)
         self.num_classes = _checks.check_num_classes(num_classes)
@@ -155,9 +187,10 @@ class CenterLoss(keras.layers.Layer):
             autocast=False,
             name="loss_weight",
         )
-        self.centers = None
+        # The (num_classes, D) variable, created in `build` once D is known.
+        self.centers: Any = None
 
-    def build(self, input_shape):
+    def build(self, input_shape: list[tuple[int | None, ...]]) -> None:
         if (
             not isinstance(input_shape, (list, tuple))
             or len(input_shape) != 2
@@ -182,14 +215,16 @@ class CenterLoss(keras.layers.Layer):
             name="centers",
         )
 
-    def call(self, inputs, training=None):
+    def call(self, inputs: list[Tensor], training: bool | None = None) -> Any:
         features, labels = inputs
-        features = check_features(features)
-        ids = class_ids(labels, self.num_classes, batch_size=features.shape[0])
+        features = _centers.check_features(features)
+        ids = _checks.class_ids(labels, self.num_classes, batch_size=features.shape[0])
         dtype = self._compute_dtype(features.dtype)
         centers = ops.convert_to_tensor(self.centers)
-        onehot = assignment(ids, self.num_classes, dtype)
-        per_sample = center_term(ops.cast(features, dtype), onehot, ops.cast(centers, dtype))
+        onehot = _centers.assignment(ids, self.num_classes, dtype)
+        per_sample = _centers.center_term(
+            ops.cast(features, dtype), onehot, ops.cast(centers, dtype)
+        )
         weight = ops.cast(self.loss_weight, dtype)
         self.add_loss(weight * ops.mean(per_sample))
         if self.alpha is not None and training:
@@ -198,13 +233,13 @@ class CenterLoss(keras.layers.Layer):
             return features, per_sample
         return features
 
-    def _compute_dtype(self, features_dtype):
+    def _compute_dtype(self, features_dtype: DTypeLike) -> str:
         """float32 for 16-bit features; float64 if the features or the centres are."""
         if keras.backend.standardize_dtype(self.variable_dtype) == "float64":
             return "float64"
         return working_dtype(features_dtype)
 
-    def compute_output_spec(self, inputs, training=None):
+    def compute_output_spec(self, inputs: list[Any], training: bool | None = None) -> Any:
         shape, dtype = inputs[0].shape, inputs[0].dtype
         if not is_float(dtype):  # `call` casts integer features to floatx
             dtype = keras.config.floatx()
@@ -213,7 +248,7 @@ class CenterLoss(keras.layers.Layer):
             return features
         return features, keras.KerasTensor(shape[:1], dtype=self._compute_dtype(dtype))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(
             num_classes=self.num_classes,

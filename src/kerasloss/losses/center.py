@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from keras import ops
 
+from kerasloss._internal import centers as _centers
+from kerasloss._internal import checks as _checks
 from kerasloss._internal.aliases import moved
-from kerasloss._internal.centers import assignment, center_term, check_features
-from kerasloss._internal.checks import class_ids
 from kerasloss._internal.dtypes import working_dtype
 from kerasloss._internal.registration import register
+from kerasloss._internal.types import Tensor, TensorLike
 
 __all__ = ["center_loss"]
 
@@ -25,13 +26,13 @@ __all__ = ["center_loss"]
 
 
 @register
-def center_loss(features, labels, centers):
+def center_loss(features: TensorLike, labels: TensorLike, centers: TensorLike) -> Tensor:
     """Half the squared Euclidean distance from each embedding to its class centre.
 
     Formula:
 
     ```python
-    loss_i = 0.5 * sum((features[i] - centers[labels[i]]) ** 2)
+    loss[i] = 0.5 * sum((features[i] - centers[labels[i]]) ** 2)
     ```
 
     The centre of each sample is picked by a one-hot product, so the gradient reaches
@@ -46,7 +47,8 @@ def center_loss(features, labels, centers):
         centers: one centre per class, shape (C, D).
 
     Returns:
-        The loss per sample, shape (B,), in the dtype of `features`.
+        The loss per sample, shape (B,), in the dtype of `features` (Keras' default
+        float type for integer features).
 
     Raises:
         ValueError: if the shapes do not fit together, or if a label is not a class id
@@ -57,13 +59,17 @@ def center_loss(features, labels, centers):
             [0, C) gets no centre: a loss of 0 and no gradient.
 
     Example:
-        >>> x = np.array([[1.0, 2.0], [0.0, 0.0]])
-        >>> center_loss(x, [1, 0], np.array([[0.0, 0.0], [1.0, 0.0]]))  # [2.0, 0.0]
+        >>> features = [[1.0, 2.0], [0.5, -0.5]]
+        >>> centers = [[0.0, 0.0], [1.0, 0.0]]
+        >>> # 0.5 * ((1 - 1)^2 + (2 - 0)^2), 0.5 * (0.5^2 + 0.5^2)
+        >>> print(keras.ops.convert_to_numpy(center_loss(features, [1, 0], centers)))
+        [2.   0.25]
 
-    Reference: Wen, Zhang, Li and Qiao, "A Discriminative Feature Learning Approach for
-    Deep Face Recognition", ECCV 2016, eq. (2).
+    Reference:
+        Wen, Zhang, Li and Qiao, "A Discriminative Feature Learning Approach for Deep
+        Face Recognition", ECCV 2016, eq. (2).
     """
-    features = check_features(features)
+    features = _centers.check_features(features)
     centers = ops.convert_to_tensor(centers)
     if len(centers.shape) != 2 or centers.shape[-1] != features.shape[-1]:
         raise ValueError(
@@ -71,10 +77,10 @@ def center_loss(features, labels, centers):
             f"`features` of shape {tuple(features.shape)}; got shape {tuple(centers.shape)}."
         )
     num_classes = centers.shape[0]
-    ids = class_ids(labels, num_classes, batch_size=features.shape[0])
+    ids = _checks.class_ids(labels, num_classes, batch_size=features.shape[0])
     dtype = working_dtype(features.dtype)
-    onehot = assignment(ids, num_classes, dtype)
-    per_sample = center_term(ops.cast(features, dtype), onehot, ops.cast(centers, dtype))
+    onehot = _centers.assignment(ids, num_classes, dtype)
+    per_sample = _centers.center_term(ops.cast(features, dtype), onehot, ops.cast(centers, dtype))
     return ops.cast(per_sample, features.dtype)
 
 

@@ -16,11 +16,12 @@ from kerasloss._internal.base import PerSampleLoss
 from kerasloss._internal.dtypes import float_tensor, working_dtype
 from kerasloss._internal.masking import masked_logsumexp
 from kerasloss._internal.registration import register
+from kerasloss._internal.types import DTypeLike, Reduction, Tensor, TensorLike
 
 __all__ = ["BPMLLLoss", "bpmll_loss"]
 
 
-def _multilabel_inputs(y_true, y_pred):
+def _multilabel_inputs(y_true: TensorLike, y_pred: TensorLike) -> tuple[Tensor, Tensor]:
     y_pred = float_tensor(y_pred)
     y_true = ops.convert_to_tensor(y_true)
     if len(y_pred.shape) < 2:
@@ -33,20 +34,26 @@ def _multilabel_inputs(y_true, y_pred):
 
 
 @register
-def bpmll_loss(y_true, y_pred):
+def bpmll_loss(y_true: TensorLike, y_pred: TensorLike) -> Tensor:
     """BP-MLL: the exponential pairwise ranking loss of Zhang & Zhou (2006).
 
-    Formula, per example with relevant labels Y and irrelevant labels Ȳ:
+    Every relevant label of an example is compared with every irrelevant one; the loss
+    is small when each relevant label scores well above each irrelevant label.
+
+    Formula:
 
     ```python
-    loss = 1 / (|Y| |Ȳ|) * sum_{k in Y, l in Ȳ} exp(-(c_k - c_l))
-         = exp(logsumexp_{l in Ȳ}(c_l) + logsumexp_{k in Y}(-c_k) - log|Y| - log|Ȳ|)
+    # per example: c = y_pred, Y = {k: y_true[k] > 0.5} (relevant), Ybar = the others
+    loss = 1 / (|Y| * |Ybar|) * sum_{k in Y, l in Ybar} exp(-(c[k] - c[l]))
+         = exp(logsumexp_{l in Ybar}(c[l]) + logsumexp_{k in Y}(-c[k])
+               - log|Y| - log|Ybar|)
+    loss = 0                                  # if Y or Ybar is empty
     ```
 
     The second line is the same sum, since exp(c_l - c_k) = exp(c_l) * exp(-c_k): it
     costs O(B * C) time and memory, never a (B, C, C) tensor of label pairs.
 
-    The loss is undefined in the paper for an example whose Y or Ȳ is empty (all
+    The loss is undefined in the paper for an example whose Y or Ybar is empty (all
     labels irrelevant, or all relevant). Such an example contributes 0 and a zero
     gradient; with the default reduction it still counts in the batch mean.
 
@@ -62,16 +69,22 @@ def bpmll_loss(y_true, y_pred):
         y_pred: real scores, one per label, same shape.
 
     Returns:
-        The loss per example, shape (B,) (or (...)).
+        The loss per example, shape (B,) (or (...)), in the dtype of `y_pred` (Keras'
+        default float type for integer scores).
 
     Raises:
         ValueError: if `y_pred` has rank < 2 or `y_true` does not have its shape.
 
     Example:
-        >>> bpmll_loss([[1.0, 0.0, 1.0]], [[0.9, -0.8, 0.1]])  # mean of e^-1.7, e^-0.9
+        >>> y_true = [[1.0, 0.0, 1.0], [0.0, 0.0, 0.0]]
+        >>> y_pred = [[0.9, -0.8, 0.1], [0.5, 0.2, -0.3]]
+        >>> # row 0: (e^-(0.9 + 0.8) + e^-(0.1 + 0.8)) / 2; row 1 has no relevant label
+        >>> print(keras.ops.convert_to_numpy(bpmll_loss(y_true, y_pred)))
+        [0.2946 0.0]
 
-    Reference: Zhang & Zhou, "Multilabel Neural Networks with Applications to
-    Functional Genomics and Text Categorization", IEEE TKDE 18(10), 2006, eq. (4).
+    Reference:
+        Zhang & Zhou, "Multilabel Neural Networks with Applications to Functional
+        Genomics and Text Categorization", IEEE TKDE 18(10), 2006, eq. (4).
     """
     y_true, y_pred = _multilabel_inputs(y_true, y_pred)
     out_dtype = keras.backend.standardize_dtype(y_pred.dtype)
@@ -100,28 +113,60 @@ def bpmll_loss(y_true, y_pred):
 
 @register
 class BPMLLLoss(PerSampleLoss):
-    """BP-MLL ranking loss for multi-label scores; see `bpmll_loss`.
+    """BP-MLL, the pairwise ranking loss of Zhang & Zhou (2006), as a `keras.losses.Loss`.
 
     Takes multi-hot `y_true` (B, C) and real scores `y_pred` (B, C), for example a
-    `Dense(C, activation="tanh")` output as in the paper, or unbounded scores. Examples
-    with no relevant or no irrelevant label contribute 0.
+    `Dense(C, activation="tanh")` output as in the paper, or unbounded scores. Each
+    example's loss compares every relevant label with every irrelevant one, computed
+    in O(B * C) through two log-sum-exps; the loss then reduces over the batch.
+
+    Formula:
+
+    ```python
+    # per example: c = y_pred, Y = {k: y_true[k] > 0.5} (relevant), Ybar = the others
+    loss = 1 / (|Y| * |Ybar|) * sum_{k in Y, l in Ybar} exp(-(c[k] - c[l]))
+    loss = 0                                  # if Y or Ybar is empty
+    ```
+
+    An example with no relevant or no irrelevant label contributes 0 and a zero
+    gradient, and still counts in the default batch mean. float16 and bfloat16 scores
+    are computed in float32 and the result cast back (float16 overflows once the loss
+    passes 65504, a score gap above about 11).
 
     Args:
         reduction, name, dtype: as for `keras.losses.Loss`.
 
-    Example:
-        >>> model.compile(optimizer="adam", loss=BPMLLLoss())
+    Returns:
+        Calling the loss returns the reduced loss: a scalar, or shape (B,) with
+        `reduction=None`.
 
-    Reference: Zhang & Zhou, IEEE TKDE 18(10), 2006.
+    Raises:
+        ValueError: if `reduction` is not a Keras reduction, or, when the loss is
+            called, if `y_pred` has rank < 2 or `y_true` does not have its shape.
+
+    Example:
+        >>> y_true = [[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
+        >>> y_pred = [[0.9, -0.8, 0.1], [-0.5, 0.5, -0.5]]
+        >>> # row 0: (e^-1.7 + e^-0.9) / 2; row 1: (e^-1 + e^-1) / 2
+        >>> print(keras.ops.convert_to_numpy(BPMLLLoss(reduction=None)(y_true, y_pred)))
+        [0.2946 0.3679]
+        >>> print(float(BPMLLLoss()(y_true, y_pred)))
+        0.3313
+        >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="tanh")])
+        >>> model.compile(optimizer="sgd", loss=BPMLLLoss())
+
+    Reference:
+        Zhang & Zhou, "Multilabel Neural Networks with Applications to Functional
+        Genomics and Text Categorization", IEEE TKDE 18(10), 2006, eq. (4).
     """
 
     def __init__(
         self,
         *,
-        reduction="sum_over_batch_size",
+        reduction: Reduction = "sum_over_batch_size",
         name: str = "bpmll_loss",
-        dtype=None,
-    ):
+        dtype: DTypeLike = None,
+    ) -> None:
         super().__init__(bpmll_loss, name=name, reduction=reduction, dtype=dtype)
 
 
