@@ -125,8 +125,7 @@ def hamming_loss(y_true: _ArrayLike, y_pred: _ArrayLike, *, threshold: float = 0
 
     Raises:
         TypeError, ValueError: if `threshold` is not a finite real number.
-        ValueError: if `y_pred` does not have shape (B, C) with a known C, or `y_true`
-            does not have its shape.
+        ValueError: if `y_pred` is not (B, C) with a known C, or `y_true` has another shape.
 
     Example:
         >>> y_true = [[1, 0, 1, 0], [0, 1, 0, 0]]
@@ -136,7 +135,7 @@ def hamming_loss(y_true: _ArrayLike, y_pred: _ArrayLike, *, threshold: float = 0
         [0.5  0.25]
 
     Reference: Schapire & Singer, "BoosTexter: A Boosting-based System for Text
-    Categorization", Machine Learning 39, 2000, section 6.
+    Categorization", Machine Learning 39, 2000.
     """
     cut = _checks.check_real("threshold", threshold)
     relevant, scores, _ = _inputs(y_true, y_pred)
@@ -151,14 +150,15 @@ def hamming_loss(y_true: _ArrayLike, y_pred: _ArrayLike, *, threshold: float = 0
 def label_ranking_loss(y_true: _ArrayLike, y_pred: _ArrayLike) -> _Tensor:
     """Per example, the fraction of (relevant, irrelevant) label pairs ranked in the wrong order.
 
-    Formula, with Y the relevant labels and Ȳ the irrelevant ones:
+    Formula:
 
     ```python
     label_ranking_loss = #{(k, l) in Y x Ȳ: s_k <= s_l} / (|Y| * |Ȳ|)
     ```
 
-    A tie counts as wrong, and an example with Y or Ȳ empty scores 0, as in
-    scikit-learn's `label_ranking_loss`. One sort per row, O(C log C), no (C, C) table.
+    with Y the relevant labels and Ȳ the irrelevant ones. A tie counts as wrong, and an
+    example with Y or Ȳ empty scores 0, as in scikit-learn's `label_ranking_loss`. One
+    sort per row, O(C log C), no (C, C) table.
 
     Args:
         y_true: multi-hot labels, shape (B, C); an entry > 0.5 marks a relevant label.
@@ -168,8 +168,7 @@ def label_ranking_loss(y_true: _ArrayLike, y_pred: _ArrayLike) -> _Tensor:
         The fraction per example, in [0, 1], float32, shape (B,).
 
     Raises:
-        ValueError: if `y_pred` does not have shape (B, C) with a known C, or `y_true`
-            does not have its shape.
+        ValueError: if `y_pred` is not (B, C) with a known C, or `y_true` has another shape.
 
     Example:
         >>> y_true = [[1, 0, 1, 0], [0, 1, 0, 0]]
@@ -179,7 +178,7 @@ def label_ranking_loss(y_true: _ArrayLike, y_pred: _ArrayLike) -> _Tensor:
         [0.25   0.3333]
 
     Reference: Zhang & Zhou, "Multilabel Neural Networks with Applications to Functional
-    Genomics and Text Categorization", IEEE TKDE 18(10), 2006, section 2 ("ranking loss").
+    Genomics and Text Categorization", IEEE TKDE 18(10), 2006, section 2.
     """
     relevant, scores, num_classes = _inputs(y_true, y_pred)
     y, above_all, above_relevant, n_relevant = _ranking_counts(relevant, scores, num_classes)
@@ -201,8 +200,8 @@ def one_error(y_true: _ArrayLike, y_pred: _ArrayLike) -> _Tensor:
     one_error = [argmax_j s_j not in Y]
     ```
 
-    On tied top scores the first label wins (as `numpy.argmax`), on every backend; an
-    example with no relevant label scores 1.
+    with Y the relevant labels. On tied top scores the first label wins (as
+    `numpy.argmax`), on every backend; an example with no relevant label scores 1.
 
     Args:
         y_true: multi-hot labels, shape (B, C); an entry > 0.5 marks a relevant label.
@@ -212,8 +211,7 @@ def one_error(y_true: _ArrayLike, y_pred: _ArrayLike) -> _Tensor:
         0 or 1 per example, float32, shape (B,).
 
     Raises:
-        ValueError: if `y_pred` does not have shape (B, C) with a known C, or `y_true`
-            does not have its shape.
+        ValueError: if `y_pred` is not (B, C) with a known C, or `y_true` has another shape.
 
     Example:
         >>> y_true = [[1, 0, 1, 0], [0, 1, 0, 0]]
@@ -222,7 +220,7 @@ def one_error(y_true: _ArrayLike, y_pred: _ArrayLike) -> _Tensor:
         [0. 1.]
 
     Reference: Zhang & Zhou, "Multilabel Neural Networks with Applications to Functional
-    Genomics and Text Categorization", IEEE TKDE 18(10), 2006, section 2 ("one-error").
+    Genomics and Text Categorization", IEEE TKDE 18(10), 2006, section 2.
     """
     relevant, scores, _ = _inputs(y_true, y_pred)
     top = _first_argmax(scores)
@@ -234,14 +232,15 @@ def one_error(y_true: _ArrayLike, y_pred: _ArrayLike) -> _Tensor:
 def coverage_error(y_true: _ArrayLike, y_pred: _ArrayLike) -> _Tensor:
     """Per example, how far down the ranking one must go to cover every relevant label.
 
-    Formula, with Y the relevant labels:
+    Formula:
 
     ```python
     coverage_error = max_{k in Y} #{l: s_l >= s_k}      # 0 when Y is empty
     ```
 
-    Ties count as ranked above. This is scikit-learn's `coverage_error`, which is the
-    paper's coverage plus 1: the best value is |Y|, the worst C.
+    with Y the relevant labels. Ties count as ranked above. This is scikit-learn's
+    `coverage_error`, which is the paper's coverage plus 1: the best value is |Y|, the
+    worst C.
 
     Args:
         y_true: multi-hot labels, shape (B, C); an entry > 0.5 marks a relevant label.
@@ -251,8 +250,7 @@ def coverage_error(y_true: _ArrayLike, y_pred: _ArrayLike) -> _Tensor:
         The number of labels per example, in [0, C], float32, shape (B,).
 
     Raises:
-        ValueError: if `y_pred` does not have shape (B, C) with a known C, or `y_true`
-            does not have its shape.
+        ValueError: if `y_pred` is not (B, C) with a known C, or `y_true` has another shape.
 
     Example:
         >>> y_true = [[1, 0, 1, 0], [0, 1, 0, 0]]
@@ -262,7 +260,7 @@ def coverage_error(y_true: _ArrayLike, y_pred: _ArrayLike) -> _Tensor:
         [3. 2.]
 
     Reference: Zhang & Zhou, "Multilabel Neural Networks with Applications to Functional
-    Genomics and Text Categorization", IEEE TKDE 18(10), 2006, section 2 ("coverage").
+    Genomics and Text Categorization", IEEE TKDE 18(10), 2006, section 2.
     """
     relevant, scores, num_classes = _inputs(y_true, y_pred)
     y, above_all, _, _ = _ranking_counts(relevant, scores, num_classes)
@@ -273,14 +271,14 @@ def coverage_error(y_true: _ArrayLike, y_pred: _ArrayLike) -> _Tensor:
 def label_ranking_average_precision(y_true: _ArrayLike, y_pred: _ArrayLike) -> _Tensor:
     """Per example, the label ranking average precision (LRAP); 1 is perfect.
 
-    Formula, with Y the relevant labels and Ȳ the irrelevant ones:
+    Formula:
 
     ```python
     lrap = mean_{k in Y} #{l in Y: s_l >= s_k} / #{l: s_l >= s_k}    # 1 if Y or Ȳ is empty
     ```
 
-    Ties count as ranked above, as in scikit-learn's
-    `label_ranking_average_precision_score`, whose value is the mean of these.
+    with Y the relevant labels and Ȳ the irrelevant ones. Ties count as ranked above, as
+    in scikit-learn's `label_ranking_average_precision_score`, the mean of these values.
 
     Args:
         y_true: multi-hot labels, shape (B, C); an entry > 0.5 marks a relevant label.
@@ -290,8 +288,7 @@ def label_ranking_average_precision(y_true: _ArrayLike, y_pred: _ArrayLike) -> _
         The precision per example, in (0, 1], float32, shape (B,).
 
     Raises:
-        ValueError: if `y_pred` does not have shape (B, C) with a known C, or `y_true`
-            does not have its shape.
+        ValueError: if `y_pred` is not (B, C) with a known C, or `y_true` has another shape.
 
     Example:
         >>> y_true = [[1, 0, 1, 0], [0, 1, 0, 0]]
@@ -301,8 +298,7 @@ def label_ranking_average_precision(y_true: _ArrayLike, y_pred: _ArrayLike) -> _
         [0.8333 0.5   ]
 
     Reference: Zhang & Zhou, "Multilabel Neural Networks with Applications to Functional
-    Genomics and Text Categorization", IEEE TKDE 18(10), 2006, section 2 ("average
-    precision").
+    Genomics and Text Categorization", IEEE TKDE 18(10), 2006, section 2.
     """
     relevant, scores, num_classes = _inputs(y_true, y_pred)
     y, above_all, above_relevant, n_relevant = _ranking_counts(relevant, scores, num_classes)
@@ -317,9 +313,10 @@ def label_ranking_average_precision(y_true: _ArrayLike, y_pred: _ArrayLike) -> _
 #
 # Each class is `MeanMetricWrapper` around its function: `update_state` computes the
 # values per example and accumulates `sum(w * value)` and `sum(w)`, `result` divides
-# them (0 when nothing was seen). `_direction` is what Keras' own metrics set for
-# `EarlyStopping` and `ModelCheckpoint` with `mode="auto"`. `get_config` holds the
-# constructor's arguments, not `fn`, so the inherited `from_config` is `cls(**config)`.
+# them (0 when nothing was seen). `_direction` is what Keras' own metrics set; the
+# callbacks with `mode="auto"` read it (EarlyStopping from Keras 3.10, ModelCheckpoint
+# and ReduceLROnPlateau from 3.11). `get_config` holds the constructor's arguments, not
+# `fn`, so the inherited `from_config` is `cls(**config)`.
 
 
 @_register
@@ -329,18 +326,18 @@ class HammingLoss(keras.metrics.MeanMetricWrapper):
     A label is predicted when its score > `threshold`. Lower is better, and the metric
     says so: `EarlyStopping(monitor="val_hamming_loss")` needs no `mode`.
 
-    Formula, per example i, then the weighted mean over every example seen since the
-    last `reset_state()`:
+    Formula:
 
     ```python
     value_i = mean_j [y_ij != (s_ij > threshold)]
     result = sum_i w_i * value_i / sum_i w_i
     ```
 
-    which is scikit-learn's `hamming_loss(y_true, y_pred > threshold, sample_weight=w)`
-    on all those examples at once. `update_state(y_true, y_pred, sample_weight=None)`
-    takes multi-hot labels (B, C), where an entry > 0.5 marks a relevant label, real
-    scores (B, C), and optional weights (B,) or (B, 1).
+    over every example i seen since the last `reset_state()`. This is scikit-learn's
+    `hamming_loss(y_true, y_pred > threshold, sample_weight=w)` on all of them at once.
+
+    `update_state(y_true, y_pred, sample_weight=None)` takes multi-hot labels (B, C), an
+    entry > 0.5 marking a relevant label, scores (B, C) and weights (B,) or (B, 1).
 
     Args:
         threshold: the cut on the scores, a finite real number. 0 suits tanh outputs (as
@@ -353,8 +350,8 @@ class HammingLoss(keras.metrics.MeanMetricWrapper):
 
     Raises:
         TypeError, ValueError: if `threshold` is not a finite real number.
-        ValueError: from `update_state`, if `y_pred` does not have shape (B, C) with a
-            known C, or `y_true` does not have its shape.
+        ValueError: from `update_state`, if `y_pred` is not (B, C) with a known C, or
+            `y_true` has another shape.
 
     Example:
         >>> y_true = [[1, 0, 1, 0], [0, 1, 0, 0]]
@@ -369,7 +366,7 @@ class HammingLoss(keras.metrics.MeanMetricWrapper):
         0.3125
 
     Reference: Schapire & Singer, "BoosTexter: A Boosting-based System for Text
-    Categorization", Machine Learning 39, 2000, section 6.
+    Categorization", Machine Learning 39, 2000.
     """
 
     def __init__(
@@ -391,18 +388,19 @@ class LabelRankingLoss(keras.metrics.MeanMetricWrapper):
     Averaged over examples. Lower is better, and the metric says so:
     `EarlyStopping(monitor="val_label_ranking_loss")` needs no `mode`.
 
-    Formula, per example i with Y its relevant labels and Ȳ its irrelevant ones, then
-    the weighted mean over every example seen since the last `reset_state()`:
+    Formula:
 
     ```python
     value_i = #{(k, l) in Y x Ȳ: s_k <= s_l} / (|Y| * |Ȳ|)     # 0 if Y or Ȳ is empty
     result = sum_i w_i * value_i / sum_i w_i
     ```
 
-    A tie counts as wrong. This is scikit-learn's `label_ranking_loss`, computed with
-    one sort per row, O(C log C), no (C, C) table. `update_state(y_true, y_pred,
-    sample_weight=None)` takes multi-hot labels (B, C), where an entry > 0.5 marks a
-    relevant label, real scores (B, C), and optional weights (B,) or (B, 1).
+    over every example i seen since the last `reset_state()`, with Y its relevant labels
+    and Ȳ its irrelevant ones. A tie counts as wrong. This is scikit-learn's
+    `label_ranking_loss`, computed with one sort per row, O(C log C), no (C, C) table.
+
+    `update_state(y_true, y_pred, sample_weight=None)` takes multi-hot labels (B, C), an
+    entry > 0.5 marking a relevant label, scores (B, C) and weights (B,) or (B, 1).
 
     Args:
         name: the name `fit` logs the value under (with "val_" for validation data).
@@ -412,8 +410,8 @@ class LabelRankingLoss(keras.metrics.MeanMetricWrapper):
         `result()`: the weighted mean, a scalar in [0, 1]; 0 before any example.
 
     Raises:
-        ValueError: from `update_state`, if `y_pred` does not have shape (B, C) with a
-            known C, or `y_true` does not have its shape.
+        ValueError: from `update_state`, if `y_pred` is not (B, C) with a known C, or
+            `y_true` has another shape.
 
     Example:
         >>> metric = kerasloss.metrics.LabelRankingLoss()
@@ -424,7 +422,7 @@ class LabelRankingLoss(keras.metrics.MeanMetricWrapper):
         0.2917
 
     Reference: Zhang & Zhou, "Multilabel Neural Networks with Applications to Functional
-    Genomics and Text Categorization", IEEE TKDE 18(10), 2006, section 2 ("ranking loss").
+    Genomics and Text Categorization", IEEE TKDE 18(10), 2006, section 2.
     """
 
     def __init__(self, *, name: str = "label_ranking_loss", dtype: str | None = None):
@@ -442,18 +440,19 @@ class OneError(keras.metrics.MeanMetricWrapper):
     Lower is better, and the metric says so: `EarlyStopping(monitor="val_one_error")`
     needs no `mode`.
 
-    Formula, per example i with Y its relevant labels, then the weighted mean over every
-    example seen since the last `reset_state()`:
+    Formula:
 
     ```python
     value_i = [argmax_j s_ij not in Y]
     result = sum_i w_i * value_i / sum_i w_i
     ```
 
+    over every example i seen since the last `reset_state()`, with Y its relevant labels.
     On tied top scores the first label wins (as `numpy.argmax`), on every backend; an
-    example with no relevant label scores 1. `update_state(y_true, y_pred,
-    sample_weight=None)` takes multi-hot labels (B, C), where an entry > 0.5 marks a
-    relevant label, real scores (B, C), and optional weights (B,) or (B, 1).
+    example with no relevant label scores 1.
+
+    `update_state(y_true, y_pred, sample_weight=None)` takes multi-hot labels (B, C), an
+    entry > 0.5 marking a relevant label, scores (B, C) and weights (B,) or (B, 1).
 
     Args:
         name: the name `fit` logs the value under (with "val_" for validation data).
@@ -463,8 +462,8 @@ class OneError(keras.metrics.MeanMetricWrapper):
         `result()`: the weighted mean, a scalar in [0, 1]; 0 before any example.
 
     Raises:
-        ValueError: from `update_state`, if `y_pred` does not have shape (B, C) with a
-            known C, or `y_true` does not have its shape.
+        ValueError: from `update_state`, if `y_pred` is not (B, C) with a known C, or
+            `y_true` has another shape.
 
     Example:
         >>> metric = kerasloss.metrics.OneError()
@@ -475,7 +474,7 @@ class OneError(keras.metrics.MeanMetricWrapper):
         0.5
 
     Reference: Zhang & Zhou, "Multilabel Neural Networks with Applications to Functional
-    Genomics and Text Categorization", IEEE TKDE 18(10), 2006, section 2 ("one-error").
+    Genomics and Text Categorization", IEEE TKDE 18(10), 2006, section 2.
     """
 
     def __init__(self, *, name: str = "one_error", dtype: str | None = None):
@@ -493,18 +492,19 @@ class CoverageError(keras.metrics.MeanMetricWrapper):
     Averaged over examples. Lower is better, and the metric says so:
     `EarlyStopping(monitor="val_coverage_error")` needs no `mode`.
 
-    Formula, per example i with Y its relevant labels, then the weighted mean over every
-    example seen since the last `reset_state()`:
+    Formula:
 
     ```python
     value_i = max_{k in Y} #{l: s_il >= s_ik}       # 0 when Y is empty
     result = sum_i w_i * value_i / sum_i w_i
     ```
 
+    over every example i seen since the last `reset_state()`, with Y its relevant labels.
     Ties count as ranked above. This is scikit-learn's `coverage_error`, which is the
-    paper's coverage plus 1: the best value is |Y|, the worst C. `update_state(y_true,
-    y_pred, sample_weight=None)` takes multi-hot labels (B, C), where an entry > 0.5
-    marks a relevant label, real scores (B, C), and optional weights (B,) or (B, 1).
+    paper's coverage plus 1: the best value is |Y|, the worst C.
+
+    `update_state(y_true, y_pred, sample_weight=None)` takes multi-hot labels (B, C), an
+    entry > 0.5 marking a relevant label, scores (B, C) and weights (B,) or (B, 1).
 
     Args:
         name: the name `fit` logs the value under (with "val_" for validation data).
@@ -514,8 +514,8 @@ class CoverageError(keras.metrics.MeanMetricWrapper):
         `result()`: the weighted mean, a scalar in [0, C]; 0 before any example.
 
     Raises:
-        ValueError: from `update_state`, if `y_pred` does not have shape (B, C) with a
-            known C, or `y_true` does not have its shape.
+        ValueError: from `update_state`, if `y_pred` is not (B, C) with a known C, or
+            `y_true` has another shape.
 
     Example:
         >>> metric = kerasloss.metrics.CoverageError()
@@ -526,7 +526,7 @@ class CoverageError(keras.metrics.MeanMetricWrapper):
         2.5
 
     Reference: Zhang & Zhou, "Multilabel Neural Networks with Applications to Functional
-    Genomics and Text Categorization", IEEE TKDE 18(10), 2006, section 2 ("coverage").
+    Genomics and Text Categorization", IEEE TKDE 18(10), 2006, section 2.
     """
 
     def __init__(self, *, name: str = "coverage_error", dtype: str | None = None):
@@ -542,20 +542,23 @@ class LabelRankingAveragePrecision(keras.metrics.MeanMetricWrapper):
     """Label ranking average precision (LRAP), averaged over examples; 1 is perfect.
 
     Higher is better, and the metric says so:
-    `EarlyStopping(monitor="val_label_ranking_average_precision")` needs no `mode`.
+    `EarlyStopping(monitor="val_label_ranking_average_precision")` needs no `mode`, nor
+    do `ModelCheckpoint` and `ReduceLROnPlateau` from Keras 3.11 on (in Keras 3.10 these
+    two guess the direction from the name, "acc" meaning higher, and need `mode="max"`).
 
-    Formula, per example i with Y its relevant labels and Ȳ its irrelevant ones, then
-    the weighted mean over every example seen since the last `reset_state()`:
+    Formula:
 
     ```python
     value_i = mean_{k in Y} #{l in Y: s_il >= s_ik} / #{l: s_il >= s_ik}  # 1 if Y or Ȳ empty
     result = sum_i w_i * value_i / sum_i w_i
     ```
 
-    Ties count as ranked above. This is scikit-learn's
-    `label_ranking_average_precision_score`. `update_state(y_true, y_pred,
-    sample_weight=None)` takes multi-hot labels (B, C), where an entry > 0.5 marks a
-    relevant label, real scores (B, C), and optional weights (B,) or (B, 1).
+    over every example i seen since the last `reset_state()`, with Y its relevant labels
+    and Ȳ its irrelevant ones. Ties count as ranked above. This is scikit-learn's
+    `label_ranking_average_precision_score`.
+
+    `update_state(y_true, y_pred, sample_weight=None)` takes multi-hot labels (B, C), an
+    entry > 0.5 marking a relevant label, scores (B, C) and weights (B,) or (B, 1).
 
     Args:
         name: the name `fit` logs the value under (with "val_" for validation data).
@@ -565,8 +568,8 @@ class LabelRankingAveragePrecision(keras.metrics.MeanMetricWrapper):
         `result()`: the weighted mean, a scalar in [0, 1]; 0 before any example.
 
     Raises:
-        ValueError: from `update_state`, if `y_pred` does not have shape (B, C) with a
-            known C, or `y_true` does not have its shape.
+        ValueError: from `update_state`, if `y_pred` is not (B, C) with a known C, or
+            `y_true` has another shape.
 
     Example:
         >>> metric = kerasloss.metrics.LabelRankingAveragePrecision()
@@ -577,8 +580,7 @@ class LabelRankingAveragePrecision(keras.metrics.MeanMetricWrapper):
         0.6667
 
     Reference: Zhang & Zhou, "Multilabel Neural Networks with Applications to Functional
-    Genomics and Text Categorization", IEEE TKDE 18(10), 2006, section 2 ("average
-    precision").
+    Genomics and Text Categorization", IEEE TKDE 18(10), 2006, section 2.
     """
 
     def __init__(self, *, name: str = "label_ranking_average_precision", dtype: str | None = None):
