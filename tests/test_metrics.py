@@ -1,7 +1,9 @@
-"""The multi-label metrics against scikit-learn (and a NumPy loop for one-error)."""
+"""The multi-label metrics against scikit-learn (and a NumPy loop for one-error): the
+per-example functions, the classes that average them, and what callbacks read off them."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import time
@@ -12,12 +14,19 @@ import pytest
 from sklearn import metrics as skm
 
 import _reference as ref
+import kerasloss
 from kerasloss.metrics import (
     CoverageError,
     HammingLoss,
     LabelRankingAveragePrecision,
     LabelRankingLoss,
     OneError,
+    coverage_error,
+    hamming_loss,
+    label_ranking_average_precision,
+    label_ranking_loss,
+    multilabel,
+    one_error,
 )
 
 
@@ -209,3 +218,179 @@ def test_hamming_threshold_is_not_rounded_to_the_score_dtype():
     metric = HammingLoss(threshold=0.3)
     metric.update_state(y, keras.ops.convert_to_tensor(scores, dtype="bfloat16"))
     assert float(keras.ops.convert_to_numpy(metric.result())) == expected == 0.0
+
+
+# ------------------------------------------------------------------ per-example functions
+
+# function, reference on one row (1, C): the functions must equal scikit-learn row by row
+FUNCTIONS = {
+    "hamming": (hamming_loss, _hamming(0.0)),
+    "hamming_half": (functools.partial(hamming_loss, threshold=0.5), _hamming(0.5)),
+    "ranking_loss": (label_ranking_loss, skm.label_ranking_loss),
+    "one_error": (one_error, _one_error),
+    "coverage": (coverage_error, skm.coverage_error),
+    "lrap": (label_ranking_average_precision, skm.label_ranking_average_precision_score),
+}
+
+
+@pytest.mark.parametrize("key", list(FUNCTIONS))
+def test_functions_equal_the_reference_on_each_row(key):
+    fn, reference = FUNCTIONS[key]
+    for y_true, scores, _ in _random_cases(seed=len(key) + 7, count=len(SHAPES) + 1):
+        values = fn(y_true, scores)
+        assert tuple(values.shape) == (len(y_true),)
+        assert keras.backend.standardize_dtype(values.dtype) == "float32"
+        expected = [reference(y_true[i : i + 1], scores[i : i + 1]) for i in range(len(y_true))]
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(values), expected, rtol=1e-6, atol=1e-7
+        )
+
+
+@pytest.mark.parametrize("key", list(FUNCTIONS))
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float64"])
+def test_functions_return_float32_whatever_the_score_dtype(key, dtype):
+    fn, reference = FUNCTIONS[key]
+    y_true = EDGE_Y
+    scores = EDGE_S  # exact in 16-bit floats
+    values = fn(y_true, keras.ops.convert_to_tensor(scores, dtype=dtype))
+    assert keras.backend.standardize_dtype(values.dtype) == "float32"
+    expected = [reference(y_true[i : i + 1], scores[i : i + 1]) for i in range(len(y_true))]
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(values), expected, rtol=1e-6)
+
+
+def test_each_class_is_the_weighted_mean_of_its_function():
+    y_true, scores, weights = next(_random_cases(seed=3))
+    for key, (make, _) in METRICS.items():
+        values = keras.ops.convert_to_numpy(FUNCTIONS[key][0](y_true, scores))
+        np.testing.assert_allclose(
+            _value(make(), y_true, scores, weights), np.average(values, weights=weights), 1e-6
+        )
+
+
+def test_hamming_loss_checks_its_threshold():
+    with pytest.raises(TypeError, match="threshold"):
+        hamming_loss(EDGE_Y, EDGE_S, threshold=None)
+    with pytest.raises(ValueError, match="threshold"):
+        hamming_loss(EDGE_Y, EDGE_S, threshold=float("inf"))
+
+
+def test_functions_are_registered():
+    # So that a model compiled with `metrics=[kerasloss.metrics.one_error]` loads back.
+    for fn in (
+        hamming_loss,
+        label_ranking_loss,
+        one_error,
+        coverage_error,
+        label_ranking_average_precision,
+    ):
+        name = f"kerasloss>{fn.__name__}"
+        assert keras.saving.get_registered_name(fn) == name
+        assert keras.saving.get_registered_object(name) is fn
+
+
+def test_the_public_names_are_listed_once():
+    defined = {
+        name
+        for name, obj in vars(multilabel).items()
+        if not name.startswith("_") and getattr(obj, "__module__", None) == multilabel.__name__
+    }
+    assert set(multilabel.__all__) == defined
+    exported = {
+        name
+        for name, obj in vars(kerasloss.metrics).items()
+        if not name.startswith("_") and obj is not multilabel
+    }
+    assert set(kerasloss.metrics.__all__) == exported == defined
+
+
+# ------------------------------------------------------------------ config and direction
+
+
+CLASSES = [HammingLoss, LabelRankingLoss, OneError, CoverageError, LabelRankingAveragePrecision]
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_from_config_of_get_config_round_trips_with_non_defaults(cls):
+    arguments = {"name": "custom", "dtype": "float16"}
+    if cls is HammingLoss:
+        arguments["threshold"] = 0.25
+    metric = cls(**arguments)
+    config = metric.get_config()
+    parameters = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    assert set(config) == parameters  # exactly the constructor's arguments: no `fn`
+    assert config == arguments
+    restored = cls.from_config(config)
+    assert type(restored) is cls
+    assert restored.get_config() == config
+    y_true, scores, weights = next(_random_cases(seed=11))
+    value = _value(restored, y_true, scores, weights)
+    assert value == _value(metric, y_true, scores, weights)
+    assert keras.backend.standardize_dtype(restored.result().dtype) == "float16"
+
+
+HIGHER_IS_BETTER = {LabelRankingAveragePrecision}  # for the other four, lower is better
+
+
+def _keras_version():
+    return tuple(int(part) for part in keras.__version__.split(".")[:2])
+
+
+@pytest.mark.slow
+def test_callbacks_in_auto_mode_know_which_way_is_better(tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(96, 8)).astype(np.float32)
+    y = (x @ rng.normal(size=(8, 5)) > 0.3).astype(np.float32)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(5, activation="tanh")])
+    metrics = [cls() for cls in CLASSES]
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse", metrics=metrics)
+    stoppers = {
+        type(m): keras.callbacks.EarlyStopping(monitor=f"val_{m.name}", mode="auto", patience=9)
+        for m in metrics
+    }
+    callbacks = list(stoppers.values())
+    # Keras 3.10's ModelCheckpoint (and ReduceLROnPlateau) guess the direction from the
+    # name, "acc" meaning higher; from 3.11 they read the declared direction, as
+    # EarlyStopping already does in 3.10.
+    checkpoint = None
+    if _keras_version() >= (3, 11):
+        checkpoint = keras.callbacks.ModelCheckpoint(
+            str(tmp_path / "best.keras"),
+            monitor="val_label_ranking_average_precision",
+            mode="auto",
+            save_best_only=True,
+        )
+        callbacks.append(checkpoint)
+    history = model.fit(
+        x, y, validation_data=(x, y), batch_size=32, epochs=4, verbose=0, callbacks=callbacks
+    ).history
+    for cls, stopper in stoppers.items():
+        values = history[stopper.monitor]
+        if cls in HIGHER_IS_BETTER:
+            assert stopper.monitor_op is keras.ops.greater, cls
+            assert stopper.best == pytest.approx(max(values)), cls
+        else:
+            assert stopper.monitor_op is keras.ops.less, cls
+            assert stopper.best == pytest.approx(min(values)), cls
+    if checkpoint is not None:
+        assert checkpoint.monitor_op is keras.ops.greater
+        assert checkpoint.best == pytest.approx(max(history["val_label_ranking_average_precision"]))
+
+
+@pytest.mark.slow
+def test_a_model_compiled_with_the_metrics_saves_and_loads(tmp_path):
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(64, 8)).astype(np.float32)
+    y = (x @ rng.normal(size=(8, 5)) > 0.3).astype(np.float32)
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(5, activation="tanh")])
+    # Every class, and one function, which compile wraps in Keras' MeanMetricWrapper.
+    metrics = [METRICS[key][0]() for key in METRICS if key != "one_error"] + [one_error]
+    model.compile(optimizer="adam", loss="mse", metrics=metrics)
+    model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    before = model.evaluate(x, y, batch_size=64, verbose=0, return_dict=True)
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    after = loaded.evaluate(x, y, batch_size=64, verbose=0, return_dict=True)
+    assert set(after) == set(before)
+    for name, value in before.items():
+        np.testing.assert_allclose(after[name], value, rtol=1e-6, err_msg=name)

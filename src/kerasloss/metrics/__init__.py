@@ -1,7 +1,7 @@
-"""Metrics (`keras.metrics.Metric` classes), by family.
+"""Metrics: per-example functions and their `keras.metrics.Metric` classes, by family.
 
 - `multilabel`: Hamming loss, ranking loss, one-error, coverage and LRAP, equal to
-  scikit-learn's.
+  scikit-learn's, each a per-example function and a class that declares its direction.
 - `output`: `OutputMean`, which shows a per-sample term a model outputs.
 """
 
@@ -11,6 +11,11 @@ from kerasloss.metrics.multilabel import (
     LabelRankingAveragePrecision,
     LabelRankingLoss,
     OneError,
+    coverage_error,
+    hamming_loss,
+    label_ranking_average_precision,
+    label_ranking_loss,
+    one_error,
 )
 from kerasloss.metrics.output import OutputMean
 
@@ -21,4 +26,9 @@ __all__ = [
     "LabelRankingLoss",
     "OneError",
     "OutputMean",
+    "coverage_error",
+    "hamming_loss",
+    "label_ranking_average_precision",
+    "label_ranking_loss",
+    "one_error",
 ]

@@ -1,11 +1,14 @@
 """Multi-label evaluation metrics: Hamming loss, ranking loss, one-error, coverage, LRAP.
 
-Each is a `keras.metrics.Metric` that averages a per-example value over every batch it
-has seen, weighted by `sample_weight`: `sum(w * value) / sum(w)`. Accumulating several
-batches therefore equals computing on their concatenation. The values follow
-scikit-learn's `hamming_loss`, `label_ranking_loss`, `coverage_error` and
-`label_ranking_average_precision_score`, including their conventions for tied scores
-and for examples with no relevant or no irrelevant label.
+Each metric comes, the Keras way, as a function that returns one value per example and
+as a class on `keras.metrics.MeanMetricWrapper` that averages that value over every batch
+it has seen, weighted by `sample_weight`: `sum(w * value) / sum(w)`. Accumulating
+several batches therefore equals computing on their concatenation. The classes declare
+whether lower or higher is better, so `EarlyStopping(monitor="val_<name>", mode="auto")`
+picks the right comparison. The values follow scikit-learn's `hamming_loss`,
+`label_ranking_loss`, `coverage_error` and `label_ranking_average_precision_score`,
+including their conventions for tied scores and for examples with no relevant or no
+irrelevant label.
 
 Ranks come from one sort per row, O(B * C log C), without any (B, C, C) comparison:
 after sorting a row's scores in ascending order, a group of tied scores starting at
@@ -16,6 +19,8 @@ the result does not depend on how the sort orders tied scores.
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 from keras import ops
 
@@ -23,6 +28,23 @@ from kerasloss._internal import checks as _checks
 from kerasloss._internal.dtypes import working_dtype
 from kerasloss._internal.masking import first_argmax
 from kerasloss._internal.registration import register
+
+__all__ = [
+    "CoverageError",
+    "HammingLoss",
+    "LabelRankingAveragePrecision",
+    "LabelRankingLoss",
+    "OneError",
+    "coverage_error",
+    "hamming_loss",
+    "label_ranking_average_precision",
+    "label_ranking_loss",
+    "one_error",
+]
+
+# Type hints only: NumPy arrays, nested lists and backend tensors are all accepted.
+_ArrayLike = Any
+_Tensor = Any
 
 
 def _inputs(y_true, y_pred):
@@ -74,17 +96,89 @@ def _ranking_counts(relevant, scores, num_classes):
     return y, above_all, above_relevant, n_relevant
 
 
-def _hamming(y_true, y_pred, threshold):
+# ----------------------------------------------------------- per-example functions
+
+
+@register
+def hamming_loss(y_true: _ArrayLike, y_pred: _ArrayLike, *, threshold: float = 0.0) -> _Tensor:
+    """Per example, the fraction of labels predicted wrong when scores are cut at `threshold`.
+
+    Formula:
+
+    ```python
+    hamming_loss = mean_j [y_j != (s_j > threshold)]
+    ```
+
+    Averaged over examples this is scikit-learn's `hamming_loss(y_true, y_pred > threshold)`.
+    The comparison is made in at least float32, so a threshold such as 0.3 is not rounded
+    to a 16-bit score dtype.
+
+    Args:
+        y_true: multi-hot labels, shape (B, C); an entry > 0.5 marks a relevant label.
+        y_pred: real scores, one per label, shape (B, C).
+        threshold: the cut on the scores, a finite real number. 0 suits tanh outputs (as
+            in BP-MLL) and logits; use 0.5 for sigmoid probabilities.
+
+    Returns:
+        The fraction per example, float32, shape (B,).
+
+    Raises:
+        TypeError, ValueError: if `threshold` is not a finite real number.
+        ValueError: if `y_pred` is not (B, C) with a known C, or `y_true` has another shape.
+
+    Example:
+        >>> y_true = [[1, 0, 1, 0], [0, 1, 0, 0]]
+        >>> y_pred = [[0.9, 0.7, 0.2, 0.1], [0.5, 0.6, 0.1, 0.9]]
+        >>> values = kerasloss.metrics.hamming_loss(y_true, y_pred, threshold=0.5)
+        >>> print(keras.ops.convert_to_numpy(values))
+        [0.5  0.25]
+
+    Reference: Schapire & Singer, "BoosTexter: A Boosting-based System for Text
+    Categorization", Machine Learning 39, 2000.
+    """
+    cut = _checks.check_real("threshold", threshold)
     relevant, scores, _ = _inputs(y_true, y_pred)
     # Compare in at least float32: a threshold rounded to bfloat16 (0.3 -> 0.30078125) or
     # truncated to an integer dtype would no longer be scikit-learn's `scores > threshold`.
     dtype = working_dtype(scores.dtype)
-    threshold = ops.convert_to_tensor(threshold, dtype=dtype)
-    predicted = ops.greater(ops.cast(scores, dtype), threshold)
+    predicted = ops.greater(ops.cast(scores, dtype), ops.convert_to_tensor(cut, dtype=dtype))
     return ops.mean(ops.cast(ops.not_equal(relevant, predicted), "float32"), axis=-1)
 
 
-def _ranking_loss(y_true, y_pred):
+@register
+def label_ranking_loss(y_true: _ArrayLike, y_pred: _ArrayLike) -> _Tensor:
+    """Per example, the fraction of (relevant, irrelevant) label pairs ranked in the wrong order.
+
+    Formula:
+
+    ```python
+    label_ranking_loss = #{(k, l) in Y x Ȳ: s_k <= s_l} / (|Y| * |Ȳ|)
+    ```
+
+    with Y the relevant labels and Ȳ the irrelevant ones. A tie counts as wrong, and an
+    example with Y or Ȳ empty scores 0, as in scikit-learn's `label_ranking_loss`. One
+    sort per row, O(C log C), no (C, C) table.
+
+    Args:
+        y_true: multi-hot labels, shape (B, C); an entry > 0.5 marks a relevant label.
+        y_pred: real scores, one per label, shape (B, C).
+
+    Returns:
+        The fraction per example, in [0, 1], float32, shape (B,).
+
+    Raises:
+        ValueError: if `y_pred` is not (B, C) with a known C, or `y_true` has another shape.
+
+    Example:
+        >>> y_true = [[1, 0, 1, 0], [0, 1, 0, 0]]
+        >>> y_pred = [[0.9, 0.7, 0.2, 0.1], [0.5, 0.6, 0.1, 0.9]]
+        >>> values = kerasloss.metrics.label_ranking_loss(y_true, y_pred)
+        >>> print(keras.ops.convert_to_numpy(values))  # 1 of 4 pairs, 1 of 3 pairs
+        [0.25   0.3333]
+
+    Reference: Zhang & Zhou, "Multilabel Neural Networks with Applications to Functional
+    Genomics and Text Categorization", IEEE TKDE 18(10), 2006, section 2.
+    """
     relevant, scores, num_classes = _inputs(y_true, y_pred)
     y, above_all, above_relevant, n_relevant = _ranking_counts(relevant, scores, num_classes)
     # For a relevant label, above_all - above_relevant counts the irrelevant labels
@@ -95,20 +189,116 @@ def _ranking_loss(y_true, y_pred):
     return ops.where(defined, wrong / ops.where(defined, pairs, 1.0), 0.0)
 
 
-def _one_error(y_true, y_pred):
+@register
+def one_error(y_true: _ArrayLike, y_pred: _ArrayLike) -> _Tensor:
+    """Per example, 1 if the top-scored label is irrelevant, else 0.
+
+    Formula:
+
+    ```python
+    one_error = [argmax_j s_j not in Y]
+    ```
+
+    with Y the relevant labels. On tied top scores the first label wins (as
+    `numpy.argmax`), on every backend; an example with no relevant label scores 1.
+
+    Args:
+        y_true: multi-hot labels, shape (B, C); an entry > 0.5 marks a relevant label.
+        y_pred: real scores, one per label, shape (B, C).
+
+    Returns:
+        0 or 1 per example, float32, shape (B,).
+
+    Raises:
+        ValueError: if `y_pred` is not (B, C) with a known C, or `y_true` has another shape.
+
+    Example:
+        >>> y_true = [[1, 0, 1, 0], [0, 1, 0, 0]]
+        >>> y_pred = [[0.9, 0.7, 0.2, 0.1], [0.5, 0.6, 0.1, 0.9]]
+        >>> print(keras.ops.convert_to_numpy(kerasloss.metrics.one_error(y_true, y_pred)))
+        [0. 1.]
+
+    Reference: Zhang & Zhou, "Multilabel Neural Networks with Applications to Functional
+    Genomics and Text Categorization", IEEE TKDE 18(10), 2006, section 2.
+    """
     relevant, scores, _ = _inputs(y_true, y_pred)
     top = first_argmax(scores)
     top_relevant = ops.take_along_axis(relevant, top[:, None], axis=-1)[:, 0]
     return 1.0 - ops.cast(top_relevant, "float32")
 
 
-def _coverage(y_true, y_pred):
+@register
+def coverage_error(y_true: _ArrayLike, y_pred: _ArrayLike) -> _Tensor:
+    """Per example, how far down the ranking one must go to cover every relevant label.
+
+    Formula:
+
+    ```python
+    coverage_error = max_{k in Y} #{l: s_l >= s_k}      # 0 when Y is empty
+    ```
+
+    with Y the relevant labels. Ties count as ranked above. This is scikit-learn's
+    `coverage_error`, which is the paper's coverage plus 1: the best value is |Y|, the
+    worst C.
+
+    Args:
+        y_true: multi-hot labels, shape (B, C); an entry > 0.5 marks a relevant label.
+        y_pred: real scores, one per label, shape (B, C).
+
+    Returns:
+        The number of labels per example, in [0, C], float32, shape (B,).
+
+    Raises:
+        ValueError: if `y_pred` is not (B, C) with a known C, or `y_true` has another shape.
+
+    Example:
+        >>> y_true = [[1, 0, 1, 0], [0, 1, 0, 0]]
+        >>> y_pred = [[0.9, 0.7, 0.2, 0.1], [0.5, 0.6, 0.1, 0.9]]
+        >>> values = kerasloss.metrics.coverage_error(y_true, y_pred)
+        >>> print(keras.ops.convert_to_numpy(values))
+        [3. 2.]
+
+    Reference: Zhang & Zhou, "Multilabel Neural Networks with Applications to Functional
+    Genomics and Text Categorization", IEEE TKDE 18(10), 2006, section 2.
+    """
     relevant, scores, num_classes = _inputs(y_true, y_pred)
     y, above_all, _, _ = _ranking_counts(relevant, scores, num_classes)
     return ops.cast(ops.max(y * above_all, axis=-1), "float32")
 
 
-def _lrap(y_true, y_pred):
+@register
+def label_ranking_average_precision(y_true: _ArrayLike, y_pred: _ArrayLike) -> _Tensor:
+    """Per example, the label ranking average precision (LRAP); 1 is perfect.
+
+    Formula:
+
+    ```python
+    lrap = mean_{k in Y} #{l in Y: s_l >= s_k} / #{l: s_l >= s_k}    # 1 if Y or Ȳ is empty
+    ```
+
+    with Y the relevant labels and Ȳ the irrelevant ones. Ties count as ranked above, as
+    in scikit-learn's `label_ranking_average_precision_score`, the mean of these values.
+
+    Args:
+        y_true: multi-hot labels, shape (B, C); an entry > 0.5 marks a relevant label.
+        y_pred: real scores, one per label, shape (B, C).
+
+    Returns:
+        The precision per example, in (0, 1], float32, shape (B,).
+
+    Raises:
+        ValueError: if `y_pred` is not (B, C) with a known C, or `y_true` has another shape.
+
+    Example:
+        >>> y_true = [[1, 0, 1, 0], [0, 1, 0, 0]]
+        >>> y_pred = [[0.9, 0.7, 0.2, 0.1], [0.5, 0.6, 0.1, 0.9]]
+        >>> values = kerasloss.metrics.label_ranking_average_precision(y_true, y_pred)
+        >>> print(keras.ops.convert_to_numpy(values))  # (1/1 + 2/3) / 2, then 1/2
+        [0.8333 0.5   ]
+
+    Reference: Zhang & Zhou, "Multilabel Neural Networks with Applications to Functional
+    Genomics and Text Categorization", IEEE TKDE 18(10), 2006, section 2.
+    """
     relevant, scores, num_classes = _inputs(y_true, y_pred)
     y, above_all, above_relevant, n_relevant = _ranking_counts(relevant, scores, num_classes)
     precision = ops.cast(above_relevant, "float32") / ops.cast(above_all, "float32")
@@ -118,151 +308,283 @@ def _lrap(y_true, y_pred):
     return ops.where(defined, total / n, 1.0)
 
 
-class _ExampleMean(keras.metrics.Metric):
-    """The weighted mean over examples of a per-example value, across batches."""
+# ------------------------------------------------------------- metric classes
+#
+# Each class is `MeanMetricWrapper` around its function: `update_state` computes the
+# values per example and accumulates `sum(w * value)` and `sum(w)`, `result` divides
+# them (0 when nothing was seen). `_direction` is what Keras' own metrics set; the
+# callbacks with `mode="auto"` read it (EarlyStopping from Keras 3.10, ModelCheckpoint
+# and ReduceLROnPlateau from 3.11). `get_config` holds the constructor's arguments, not
+# `fn`, so the inherited `from_config` is `cls(**config)`.
 
-    def __init__(self, *, name, dtype):
-        super().__init__(name=name, dtype=dtype)
-        self.total = self.add_variable(shape=(), initializer="zeros", name="total")
-        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
 
-    def _per_example(self, y_true, y_pred):
-        raise NotImplementedError
+@register
+class HammingLoss(keras.metrics.MeanMetricWrapper):
+    """Hamming loss: the fraction of labels predicted wrong, averaged over examples.
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        """Adds a batch: `y_true` multi-hot (B, C), `y_pred` scores (B, C), weights (B,)."""
-        values = ops.cast(self._per_example(y_true, y_pred), self.dtype)
-        if sample_weight is None:
-            weights = ops.ones_like(values)
-        else:
-            weights = ops.cast(ops.convert_to_tensor(sample_weight), self.dtype)
-            if len(weights.shape) > 1:  # (B, 1), as Keras also accepts
-                weights = ops.reshape(weights, (-1,))
-            weights = ops.broadcast_to(weights, ops.shape(values))
-        self.total.assign_add(ops.sum(values * weights))
-        self.count.assign_add(ops.sum(weights))
+    A label is predicted when its score > `threshold`. Lower is better, and the metric
+    says so: `EarlyStopping(monitor="val_hamming_loss")` needs no `mode`.
 
-    def result(self):
-        return ops.divide_no_nan(self.total, self.count)
+    Formula:
 
-    def reset_state(self):
-        self.total.assign(0.0)
-        self.count.assign(0.0)
+    ```python
+    value_i = mean_j [y_ij != (s_ij > threshold)]
+    result = sum_i w_i * value_i / sum_i w_i
+    ```
 
-    def get_config(self):
+    over every example i seen since the last `reset_state()`. This is scikit-learn's
+    `hamming_loss(y_true, y_pred > threshold, sample_weight=w)` on all of them at once.
+
+    `update_state(y_true, y_pred, sample_weight=None)` takes multi-hot labels (B, C), an
+    entry > 0.5 marking a relevant label, scores (B, C) and weights (B,) or (B, 1).
+
+    Args:
+        threshold: the cut on the scores, a finite real number. 0 suits tanh outputs (as
+            in BP-MLL) and logits; use 0.5 for sigmoid probabilities.
+        name: the name `fit` logs the value under (with "val_" for validation data).
+        dtype: the dtype of the running sums and of the result.
+
+    Returns:
+        `result()`: the weighted mean, a scalar in [0, 1]; 0 before any example.
+
+    Raises:
+        TypeError, ValueError: if `threshold` is not a finite real number.
+        ValueError: from `update_state`, if `y_pred` is not (B, C) with a known C, or
+            `y_true` has another shape.
+
+    Example:
+        >>> y_true = [[1, 0, 1, 0], [0, 1, 0, 0]]
+        >>> y_pred = [[0.9, 0.7, 0.2, 0.1], [0.5, 0.6, 0.1, 0.9]]
+        >>> metric = kerasloss.metrics.HammingLoss(threshold=0.5)
+        >>> metric.update_state(y_true, y_pred)  # 2 of 4 labels wrong, then 1 of 4
+        >>> print(float(metric.result()))
+        0.375
+        >>> metric.reset_state()
+        >>> metric.update_state(y_true, y_pred, sample_weight=[1.0, 3.0])
+        >>> print(float(metric.result()))  # (0.5 + 3 * 0.25) / 4
+        0.3125
+
+    Reference: Schapire & Singer, "BoosTexter: A Boosting-based System for Text
+    Categorization", Machine Learning 39, 2000.
+    """
+
+    def __init__(
+        self, *, threshold: float = 0.0, name: str = "hamming_loss", dtype: str | None = None
+    ):
+        cut = _checks.check_real("threshold", threshold)
+        super().__init__(hamming_loss, name=name, dtype=dtype, threshold=cut)
+        self.threshold = cut
+        self._direction = "down"
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "dtype": self.dtype, "threshold": self.threshold}
+
+
+@register
+class LabelRankingLoss(keras.metrics.MeanMetricWrapper):
+    """Ranking loss: the fraction of (relevant, irrelevant) label pairs in the wrong order.
+
+    Averaged over examples. Lower is better, and the metric says so:
+    `EarlyStopping(monitor="val_label_ranking_loss")` needs no `mode`.
+
+    Formula:
+
+    ```python
+    value_i = #{(k, l) in Y x Ȳ: s_k <= s_l} / (|Y| * |Ȳ|)     # 0 if Y or Ȳ is empty
+    result = sum_i w_i * value_i / sum_i w_i
+    ```
+
+    over every example i seen since the last `reset_state()`, with Y its relevant labels
+    and Ȳ its irrelevant ones. A tie counts as wrong. This is scikit-learn's
+    `label_ranking_loss`, computed with one sort per row, O(C log C), no (C, C) table.
+
+    `update_state(y_true, y_pred, sample_weight=None)` takes multi-hot labels (B, C), an
+    entry > 0.5 marking a relevant label, scores (B, C) and weights (B,) or (B, 1).
+
+    Args:
+        name: the name `fit` logs the value under (with "val_" for validation data).
+        dtype: the dtype of the running sums and of the result.
+
+    Returns:
+        `result()`: the weighted mean, a scalar in [0, 1]; 0 before any example.
+
+    Raises:
+        ValueError: from `update_state`, if `y_pred` is not (B, C) with a known C, or
+            `y_true` has another shape.
+
+    Example:
+        >>> metric = kerasloss.metrics.LabelRankingLoss()
+        >>> metric.update_state(
+        ...     [[1, 0, 1, 0], [0, 1, 0, 0]], [[0.9, 0.7, 0.2, 0.1], [0.5, 0.6, 0.1, 0.9]]
+        ... )
+        >>> print(float(metric.result()))  # (1/4 + 1/3) / 2
+        0.2917
+
+    Reference: Zhang & Zhou, "Multilabel Neural Networks with Applications to Functional
+    Genomics and Text Categorization", IEEE TKDE 18(10), 2006, section 2.
+    """
+
+    def __init__(self, *, name: str = "label_ranking_loss", dtype: str | None = None):
+        super().__init__(label_ranking_loss, name=name, dtype=dtype)
+        self._direction = "down"
+
+    def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "dtype": self.dtype}
 
 
 @register
-class HammingLoss(_ExampleMean):
-    """The fraction of labels predicted wrong, with a label predicted when its score > threshold.
+class OneError(keras.metrics.MeanMetricWrapper):
+    """One-error: the fraction of examples whose top-scored label is irrelevant.
 
-    Formula, per example: `mean_j [y_j != (s_j > threshold)]`; averaged over examples
-    this equals scikit-learn's `hamming_loss` on the thresholded predictions.
+    Lower is better, and the metric says so: `EarlyStopping(monitor="val_one_error")`
+    needs no `mode`.
+
+    Formula:
+
+    ```python
+    value_i = [argmax_j s_ij not in Y]
+    result = sum_i w_i * value_i / sum_i w_i
+    ```
+
+    over every example i seen since the last `reset_state()`, with Y its relevant labels.
+    On tied top scores the first label wins (as `numpy.argmax`), on every backend; an
+    example with no relevant label scores 1.
+
+    `update_state(y_true, y_pred, sample_weight=None)` takes multi-hot labels (B, C), an
+    entry > 0.5 marking a relevant label, scores (B, C) and weights (B,) or (B, 1).
 
     Args:
-        threshold: the cut on the scores, a real number. 0 suits tanh outputs (as in
-            BP-MLL) and logits; use 0.5 for sigmoid probabilities.
-        name, dtype: as for `keras.metrics.Metric`.
+        name: the name `fit` logs the value under (with "val_" for validation data).
+        dtype: the dtype of the running sums and of the result.
+
+    Returns:
+        `result()`: the weighted mean, a scalar in [0, 1]; 0 before any example.
 
     Raises:
-        TypeError, ValueError: if `threshold` is not a finite real number.
+        ValueError: from `update_state`, if `y_pred` is not (B, C) with a known C, or
+            `y_true` has another shape.
 
     Example:
-        >>> model.compile(loss=BPMLLLoss(), metrics=[HammingLoss(threshold=0.0)])
+        >>> metric = kerasloss.metrics.OneError()
+        >>> metric.update_state(
+        ...     [[1, 0, 1, 0], [0, 1, 0, 0]], [[0.9, 0.7, 0.2, 0.1], [0.5, 0.6, 0.1, 0.9]]
+        ... )
+        >>> print(float(metric.result()))  # the second row's top label is irrelevant
+        0.5
 
-    Reference: Schapire & Singer, "BoosTexter", Machine Learning 39, 2000.
+    Reference: Zhang & Zhou, "Multilabel Neural Networks with Applications to Functional
+    Genomics and Text Categorization", IEEE TKDE 18(10), 2006, section 2.
     """
 
-    def __init__(self, *, threshold: float = 0.0, name: str = "hamming_loss", dtype=None):
-        super().__init__(name=name, dtype=dtype)
-        self.threshold = _checks.check_real("threshold", threshold)
+    def __init__(self, *, name: str = "one_error", dtype: str | None = None):
+        super().__init__(one_error, name=name, dtype=dtype)
+        self._direction = "down"
 
-    def _per_example(self, y_true, y_pred):
-        return _hamming(y_true, y_pred, self.threshold)
-
-    def get_config(self):
-        return {**super().get_config(), "threshold": self.threshold}
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "dtype": self.dtype}
 
 
 @register
-class LabelRankingLoss(_ExampleMean):
-    """The fraction of (relevant, irrelevant) label pairs ranked in the wrong order.
+class CoverageError(keras.metrics.MeanMetricWrapper):
+    """Coverage: how far down the ranking one must go to cover every relevant label.
 
-    Formula, per example with relevant labels Y and irrelevant labels Ȳ:
-    `#{(k, l) in Y x Ȳ: s_k <= s_l} / (|Y| |Ȳ|)`. A tie counts as wrong, and an
-    example with Y or Ȳ empty scores 0, as in scikit-learn's `label_ranking_loss`.
+    Averaged over examples. Lower is better, and the metric says so:
+    `EarlyStopping(monitor="val_coverage_error")` needs no `mode`.
+
+    Formula:
+
+    ```python
+    value_i = max_{k in Y} #{l: s_il >= s_ik}       # 0 when Y is empty
+    result = sum_i w_i * value_i / sum_i w_i
+    ```
+
+    over every example i seen since the last `reset_state()`, with Y its relevant labels.
+    Ties count as ranked above. This is scikit-learn's `coverage_error`, which is the
+    paper's coverage plus 1: the best value is |Y|, the worst C.
+
+    `update_state(y_true, y_pred, sample_weight=None)` takes multi-hot labels (B, C), an
+    entry > 0.5 marking a relevant label, scores (B, C) and weights (B,) or (B, 1).
 
     Args:
-        name, dtype: as for `keras.metrics.Metric`.
+        name: the name `fit` logs the value under (with "val_" for validation data).
+        dtype: the dtype of the running sums and of the result.
 
-    Reference: Zhang & Zhou, IEEE TKDE 18(10), 2006, section 2 ("ranking loss").
+    Returns:
+        `result()`: the weighted mean, a scalar in [0, C]; 0 before any example.
+
+    Raises:
+        ValueError: from `update_state`, if `y_pred` is not (B, C) with a known C, or
+            `y_true` has another shape.
+
+    Example:
+        >>> metric = kerasloss.metrics.CoverageError()
+        >>> metric.update_state(
+        ...     [[1, 0, 1, 0], [0, 1, 0, 0]], [[0.9, 0.7, 0.2, 0.1], [0.5, 0.6, 0.1, 0.9]]
+        ... )
+        >>> print(float(metric.result()))  # (3 + 2) / 2
+        2.5
+
+    Reference: Zhang & Zhou, "Multilabel Neural Networks with Applications to Functional
+    Genomics and Text Categorization", IEEE TKDE 18(10), 2006, section 2.
     """
 
-    def __init__(self, *, name: str = "label_ranking_loss", dtype=None):
-        super().__init__(name=name, dtype=dtype)
+    def __init__(self, *, name: str = "coverage_error", dtype: str | None = None):
+        super().__init__(coverage_error, name=name, dtype=dtype)
+        self._direction = "down"
 
-    def _per_example(self, y_true, y_pred):
-        return _ranking_loss(y_true, y_pred)
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "dtype": self.dtype}
 
 
 @register
-class OneError(_ExampleMean):
-    """The fraction of examples whose top-scored label is irrelevant.
+class LabelRankingAveragePrecision(keras.metrics.MeanMetricWrapper):
+    """Label ranking average precision (LRAP), averaged over examples; 1 is perfect.
 
-    Formula, per example: `[argmax_j s_j not in Y]`. On tied top scores the first
-    label wins (as `numpy.argmax`); an example with no relevant label scores 1.
+    Higher is better, and the metric says so:
+    `EarlyStopping(monitor="val_label_ranking_average_precision")` needs no `mode`, nor
+    do `ModelCheckpoint` and `ReduceLROnPlateau` from Keras 3.11 on (in Keras 3.10 these
+    two guess the direction from the name, "acc" meaning higher, and need `mode="max"`).
 
-    Args:
-        name, dtype: as for `keras.metrics.Metric`.
+    Formula:
 
-    Reference: Zhang & Zhou, IEEE TKDE 18(10), 2006, section 2 ("one-error").
-    """
+    ```python
+    value_i = mean_{k in Y} #{l in Y: s_il >= s_ik} / #{l: s_il >= s_ik}  # 1 if Y or Ȳ empty
+    result = sum_i w_i * value_i / sum_i w_i
+    ```
 
-    def __init__(self, *, name: str = "one_error", dtype=None):
-        super().__init__(name=name, dtype=dtype)
+    over every example i seen since the last `reset_state()`, with Y its relevant labels
+    and Ȳ its irrelevant ones. Ties count as ranked above. This is scikit-learn's
+    `label_ranking_average_precision_score`.
 
-    def _per_example(self, y_true, y_pred):
-        return _one_error(y_true, y_pred)
-
-
-@register
-class CoverageError(_ExampleMean):
-    """How far down the ranking one must go to cover every relevant label.
-
-    Formula, per example: `max_{k in Y} #{l: s_l >= s_k}`, ties counted as ranked
-    above; an example with no relevant label scores 0. This is scikit-learn's
-    `coverage_error`, which is the paper's coverage plus 1 (the best value is |Y|).
+    `update_state(y_true, y_pred, sample_weight=None)` takes multi-hot labels (B, C), an
+    entry > 0.5 marking a relevant label, scores (B, C) and weights (B,) or (B, 1).
 
     Args:
-        name, dtype: as for `keras.metrics.Metric`.
+        name: the name `fit` logs the value under (with "val_" for validation data).
+        dtype: the dtype of the running sums and of the result.
 
-    Reference: Zhang & Zhou, IEEE TKDE 18(10), 2006, section 2 ("coverage").
+    Returns:
+        `result()`: the weighted mean, a scalar in [0, 1]; 0 before any example.
+
+    Raises:
+        ValueError: from `update_state`, if `y_pred` is not (B, C) with a known C, or
+            `y_true` has another shape.
+
+    Example:
+        >>> metric = kerasloss.metrics.LabelRankingAveragePrecision()
+        >>> metric.update_state(
+        ...     [[1, 0, 1, 0], [0, 1, 0, 0]], [[0.9, 0.7, 0.2, 0.1], [0.5, 0.6, 0.1, 0.9]]
+        ... )
+        >>> print(float(metric.result()))  # ((1/1 + 2/3) / 2 + 1/2) / 2
+        0.6667
+
+    Reference: Zhang & Zhou, "Multilabel Neural Networks with Applications to Functional
+    Genomics and Text Categorization", IEEE TKDE 18(10), 2006, section 2.
     """
 
-    def __init__(self, *, name: str = "coverage_error", dtype=None):
-        super().__init__(name=name, dtype=dtype)
+    def __init__(self, *, name: str = "label_ranking_average_precision", dtype: str | None = None):
+        super().__init__(label_ranking_average_precision, name=name, dtype=dtype)
+        self._direction = "up"
 
-    def _per_example(self, y_true, y_pred):
-        return _coverage(y_true, y_pred)
-
-
-@register
-class LabelRankingAveragePrecision(_ExampleMean):
-    """Label ranking average precision (LRAP); higher is better, 1 is perfect.
-
-    Formula, per example: `mean_{k in Y} #{l in Y: s_l >= s_k} / #{l: s_l >= s_k}`,
-    ties counted as ranked above; an example with Y or Ȳ empty scores 1, as in
-    scikit-learn's `label_ranking_average_precision_score`.
-
-    Args:
-        name, dtype: as for `keras.metrics.Metric`.
-
-    Reference: Zhang & Zhou, IEEE TKDE 18(10), 2006, section 2 ("average precision").
-    """
-
-    def __init__(self, *, name: str = "label_ranking_average_precision", dtype=None):
-        super().__init__(name=name, dtype=dtype)
-
-    def _per_example(self, y_true, y_pred):
-        return _lrap(y_true, y_pred)
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "dtype": self.dtype}
