@@ -28,6 +28,7 @@ from kerasloss._internal import checks as _checks
 from kerasloss._internal.dtypes import working_dtype
 from kerasloss._internal.masking import first_argmax
 from kerasloss._internal.registration import register
+from kerasloss._internal.types import Tensor, TensorLike
 
 __all__ = [
     "CoverageError",
@@ -41,10 +42,6 @@ __all__ = [
     "label_ranking_loss",
     "one_error",
 ]
-
-# Type hints only: NumPy arrays, nested lists and backend tensors are all accepted.
-_ArrayLike = Any
-_Tensor = Any
 
 
 def _inputs(y_true, y_pred):
@@ -100,7 +97,7 @@ def _ranking_counts(relevant, scores, num_classes):
 
 
 @register
-def hamming_loss(y_true: _ArrayLike, y_pred: _ArrayLike, *, threshold: float = 0.0) -> _Tensor:
+def hamming_loss(y_true: TensorLike, y_pred: TensorLike, *, threshold: float = 0.0) -> Tensor:
     """Per example, the fraction of labels predicted wrong when scores are cut at `threshold`.
 
     Formula:
@@ -146,7 +143,7 @@ def hamming_loss(y_true: _ArrayLike, y_pred: _ArrayLike, *, threshold: float = 0
 
 
 @register
-def label_ranking_loss(y_true: _ArrayLike, y_pred: _ArrayLike) -> _Tensor:
+def label_ranking_loss(y_true: TensorLike, y_pred: TensorLike) -> Tensor:
     """Per example, the fraction of (relevant, irrelevant) label pairs ranked in the wrong order.
 
     Formula:
@@ -190,7 +187,7 @@ def label_ranking_loss(y_true: _ArrayLike, y_pred: _ArrayLike) -> _Tensor:
 
 
 @register
-def one_error(y_true: _ArrayLike, y_pred: _ArrayLike) -> _Tensor:
+def one_error(y_true: TensorLike, y_pred: TensorLike) -> Tensor:
     """Per example, 1 if the top-scored label is irrelevant, else 0.
 
     Formula:
@@ -228,7 +225,7 @@ def one_error(y_true: _ArrayLike, y_pred: _ArrayLike) -> _Tensor:
 
 
 @register
-def coverage_error(y_true: _ArrayLike, y_pred: _ArrayLike) -> _Tensor:
+def coverage_error(y_true: TensorLike, y_pred: TensorLike) -> Tensor:
     """Per example, how far down the ranking one must go to cover every relevant label.
 
     Formula:
@@ -267,7 +264,7 @@ def coverage_error(y_true: _ArrayLike, y_pred: _ArrayLike) -> _Tensor:
 
 
 @register
-def label_ranking_average_precision(y_true: _ArrayLike, y_pred: _ArrayLike) -> _Tensor:
+def label_ranking_average_precision(y_true: TensorLike, y_pred: TensorLike) -> Tensor:
     """Per example, the label ranking average precision (LRAP); 1 is perfect.
 
     Formula:
