@@ -15,11 +15,11 @@ from keras import ops
 
 from kerasloss._internal import checks as _checks
 from kerasloss._internal import distances as _distances
+from kerasloss._internal import mining as _mining
 from kerasloss._internal.aliases import moved
 from kerasloss._internal.base import PerSampleLoss
 from kerasloss._internal.dtypes import constant, float_tensor, positive_part, working_dtype
 from kerasloss._internal.masking import label_masks
-from kerasloss._internal.mining import STRATEGIES, check_margin, check_mining
 from kerasloss._internal.registration import register
 from kerasloss._internal.types import DTypeLike, Reduction, Tensor, TensorLike
 
@@ -85,7 +85,7 @@ def triplet_margin_loss(
     Learning to Answer Selection: A Study and an Open Task", ASRU 2015 (cosine,
     question/answer).
     """
-    margin = check_margin(margin)
+    margin = _mining.check_margin(margin)
     distance = _distances.check_distance(distance)
     anchor = float_tensor(anchor)
     positive = ops.convert_to_tensor(positive, dtype=anchor.dtype)
@@ -112,9 +112,9 @@ def _triplet_options(
     margin: object, distance: object, mining: object, soft: object
 ) -> dict[str, Any]:
     """The validated hyper-parameters of `triplet_loss`, shared with `TripletLoss`."""
-    margin = check_margin(margin)
+    margin = _mining.check_margin(margin)
     distance = _distances.check_distance(distance)
-    mining = check_mining(mining)
+    mining = _mining.check_mining(mining)
     soft = _checks.check_bool("soft", soft)
     if soft and mining != "batch_hard":
         raise ValueError(f'`soft=True` needs `mining="batch_hard"`; got mining={mining!r}.')
@@ -160,10 +160,12 @@ def triplet_loss(
 ) -> Tensor:
     """Triplet loss with triplets mined from a batch of labelled embeddings.
 
-    Formula, with D the (B, B) distance matrix of the batch, p a positive of anchor a
-    (same label, p != a) and n a negative (another label):
+    Formula:
 
     ```python
+    # D: the (B, B) distances of the batch; p: a positive of anchor a (same label,
+    # p != a); n: a negative of a (another label)
+
     # batch_hard: every anchor, its hardest positive and hardest negative
     loss = mean_a max(max_p D[a, p] - min_n D[a, n] + margin, 0)
     # batch_hard, soft=True (margin unused)
@@ -247,7 +249,7 @@ def triplet_loss(
     distances = _mining_distances(embeddings, options["distance"], options["mining"])
     positive, negative = label_masks(labels)
     extra = {"soft": options["soft"]} if options["mining"] == "batch_hard" else {}
-    values = STRATEGIES[options["mining"]](
+    values = _mining.STRATEGIES[options["mining"]](
         distances, positive, negative, margin=options["margin"], **extra
     )
     return ops.cast(values, dtype)
@@ -262,10 +264,12 @@ class TripletLoss(PerSampleLoss):
     semi_hard) or pytorch-metric-learning's (batch_all) loss of the batch. The function
     `triplet_loss` returns the per-anchor values this class reduces.
 
-    Formula, with D the (B, B) distance matrix of the batch, p a positive of anchor a
-    (same label, p != a) and n a negative (another label):
+    Formula:
 
     ```python
+    # D: the (B, B) distances of the batch; p: a positive of anchor a (same label,
+    # p != a); n: a negative of a (another label)
+
     # batch_hard: every anchor, its hardest positive and hardest negative
     loss = mean_a max(max_p D[a, p] - min_n D[a, n] + margin, 0)
     # batch_hard, soft=True (margin unused)
