@@ -217,9 +217,9 @@ class CosFace(_ScaledMarginSoftmax):
         num_classes: number of classes, an integer >= 1.
         scale: the factor s > 0 on every cosine, the inverse softmax temperature.
         margin: the margin m >= 0 subtracted from the target class's cosine.
-        **kwargs: `kernel_initializer`, the initializer of `kernel` (default
-            "glorot_uniform"), and the `keras.layers.Layer` arguments (`name`,
-            `dtype`, ...).
+        kernel_initializer: initializer of `kernel`, (D, num_classes); default
+            "glorot_uniform".
+        **kwargs: the `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:
         inputs: `[embeddings, labels]` while training: embeddings (B, D) and integer class
@@ -230,6 +230,7 @@ class CosFace(_ScaledMarginSoftmax):
         Logits, shape (B, num_classes). They are float32 when the layer computes in
         float16 or bfloat16 (the cosines need float32's digits), in the compute dtype
         otherwise.
+
     Raises:
         TypeError: if `num_classes` is not an integer, or `scale` or `margin` not a
             real number.
@@ -315,9 +316,9 @@ class ArcFace(_ScaledMarginSoftmax):
         scale: the factor s > 0 on every cosine, the inverse softmax temperature.
         margin: the angular margin m in radians, 0 <= m < pi/2 (0.5 rad is 28.6 degrees;
             pytorch-metric-learning's `ArcFaceLoss` takes degrees).
-        **kwargs: `kernel_initializer`, the initializer of `kernel` (default
-            "glorot_uniform"), and the `keras.layers.Layer` arguments (`name`,
-            `dtype`, ...).
+        kernel_initializer: initializer of `kernel`, (D, num_classes); default
+            "glorot_uniform".
+        **kwargs: the `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:
         inputs: `[embeddings, labels]` while training: embeddings (B, D) and integer class
@@ -328,6 +329,7 @@ class ArcFace(_ScaledMarginSoftmax):
         Logits, shape (B, num_classes). They are float32 when the layer computes in
         float16 or bfloat16 (the cosines need float32's digits), in the compute dtype
         otherwise.
+
     Raises:
         TypeError: if `num_classes` is not an integer, or `scale` or `margin` not a
             real number.
@@ -435,9 +437,9 @@ class SphereFace(_MarginSoftmax):
             normalised class vectors).
         softmax_weight: lambda >= 0, the weight of the plain cosine blended into the
             target logit; 0 applies the full margin.
-        **kwargs: `kernel_initializer`, the initializer of `kernel` (default
-            "glorot_uniform"), and the `keras.layers.Layer` arguments (`name`,
-            `dtype`, ...).
+        kernel_initializer: initializer of `kernel`, (D, num_classes); default
+            "glorot_uniform".
+        **kwargs: the `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:
         inputs: `[embeddings, labels]` while training: embeddings (B, D) and integer class
@@ -448,6 +450,7 @@ class SphereFace(_MarginSoftmax):
         Logits, shape (B, num_classes). They are float32 when the layer computes in
         float16 or bfloat16 (the cosines need float32's digits), in the compute dtype
         otherwise.
+
     Raises:
         TypeError: if `num_classes` or `margin` is not an integer, or `softmax_weight`
             not a real number.
