@@ -16,6 +16,7 @@ def moved(module: str, table: dict[str, str]) -> Callable[[str], object]:
     """
 
     def __getattr__(name: str) -> object:
+        """The object an old name stands for, with a `DeprecationWarning`."""
         if name not in table:
             raise AttributeError(f"module {module!r} has no attribute {name!r}")
         target_module, target_name = table[name].split(":")

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import keras
 import numpy as np
+
+from kerasloss._internal.types import DTypeLike, Reduction, Tensor, TensorLike
 
 
 class PerSampleLoss(keras.losses.Loss):
@@ -14,16 +19,26 @@ class PerSampleLoss(keras.losses.Loss):
     `get_config` always holds every constructor argument.
     """
 
-    def __init__(self, fn, *, name, reduction, dtype, **hyper):
+    def __init__(
+        self,
+        fn: Callable[..., Tensor],
+        *,
+        name: str,
+        reduction: Reduction,
+        dtype: DTypeLike,
+        **hyper: Any,
+    ) -> None:
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self._fn = fn
         self._hyper = hyper
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
+        """The per-sample values of `fn`, which `keras.losses.Loss.__call__` reduces."""
         return self._fn(y_true, y_pred, **self._hyper)
 
-    def get_config(self):
-        config = super().get_config()
+    def get_config(self) -> dict[str, Any]:
+        """Keras' config plus every hyper-parameter (arrays as nested lists, for JSON)."""
+        config: dict[str, Any] = super().get_config()
         config["dtype"] = self.dtype
         for key, value in self._hyper.items():
             config[key] = value.tolist() if isinstance(value, np.ndarray) else value

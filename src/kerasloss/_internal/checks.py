@@ -3,20 +3,56 @@
 from __future__ import annotations
 
 import math
+from typing import Literal, overload
 
 import keras
 import numpy as np
 from keras import ops
 
+from kerasloss._internal.types import Tensor, TensorLike
 
-def check_bool(name: str, value) -> bool:
+
+def check_bool(name: str, value: object) -> bool:
+    """True or False (a NumPy bool too) as a Python bool; TypeError naming `name` otherwise."""
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"`{name}` must be True or False; got {value!r} ({type(value).__name__}).")
     return bool(value)
 
 
-def check_real(name: str, value, *, low=None, high=None, allow_none=False) -> float | None:
-    """A finite real number inside [low, high] (either bound may be None)."""
+@overload
+def check_real(
+    name: str,
+    value: object,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    allow_none: Literal[False] = False,
+) -> float: ...
+
+
+@overload
+def check_real(
+    name: str,
+    value: object,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    allow_none: bool,
+) -> float | None: ...
+
+
+def check_real(
+    name: str,
+    value: object,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    allow_none: bool = False,
+) -> float | None:
+    """A finite real number inside [low, high] (either bound may be None).
+
+    With `allow_none`, None passes through; the return type says so to the type checker.
+    """
     if value is None and allow_none:
         return None
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
@@ -32,8 +68,13 @@ def check_real(name: str, value, *, low=None, high=None, allow_none=False) -> fl
 
 
 def check_cost_table(
-    name: str, table, num_classes: int | None = None, *, batched=False, largest=None
-):
+    name: str,
+    table: object,
+    num_classes: int | None = None,
+    *,
+    batched: bool = False,
+    largest: float | None = None,
+) -> np.ndarray:
     """A (C, C) table, or a (B, C, C) stack of them, with finite entries >= 0.
 
     With `largest`, entries must also fit the dtype the loss computes in. Returns the
@@ -68,7 +109,7 @@ def check_cost_table(
     return array
 
 
-def static_num_classes(name: str, tensor) -> int:
+def static_num_classes(name: str, tensor: TensorLike) -> int:
     """The size of the last axis, which every class-wise loss needs before tracing."""
     if len(tensor.shape) == 0 or tensor.shape[-1] is None:
         raise ValueError(
@@ -84,14 +125,16 @@ ONE_HOT_HINT = (
 )
 
 
-def _same(a, b) -> bool:
+def _same(a: tuple[int | None, ...], b: tuple[int | None, ...]) -> bool:
     """Static shapes agree where both are known."""
     return len(a) == len(b) and all(
         x is None or y is None or x == y for x, y in zip(a, b, strict=True)
     )
 
 
-def check_same_shape(y_true, y_pred, *, hint: str = "", last_axis=None) -> None:
+def check_same_shape(
+    y_true: TensorLike, y_pred: TensorLike, *, hint: str = "", last_axis: int | None = None
+) -> None:
     """`y_true` has `y_pred`'s shape, or with `last_axis`, its shape but for the last axis."""
     true_shape, pred_shape = tuple(y_true.shape), tuple(y_pred.shape)
     if last_axis is None:
@@ -108,7 +151,7 @@ def check_same_shape(y_true, y_pred, *, hint: str = "", last_axis=None) -> None:
     )
 
 
-def check_num_classes(num_classes) -> int:
+def check_num_classes(num_classes: object) -> int:
     """An integer >= 1 (not a bool); TypeError or ValueError naming `num_classes`."""
     if isinstance(num_classes, (bool, np.bool_)) or not isinstance(num_classes, (int, np.integer)):
         raise TypeError(
@@ -120,7 +163,7 @@ def check_num_classes(num_classes) -> int:
     return int(num_classes)
 
 
-def label_vector(name: str, labels, *, per: str):
+def label_vector(name: str, labels: TensorLike, *, per: str) -> Tensor:
     """Class ids of shape (B,) or (B, 1) as a (B,) tensor; ValueError naming `name` otherwise.
 
     `per` names what each label belongs to ("embedding", "sample") in the message.
@@ -135,7 +178,7 @@ def label_vector(name: str, labels, *, per: str):
     return ops.reshape(labels, (-1,)) if len(shape) == 2 else labels
 
 
-def _concrete_values(tensor):
+def _concrete_values(tensor: TensorLike) -> np.ndarray | None:
     """The values of `tensor` as a NumPy array if they are known now, else None.
 
     They are known for NumPy input and in eager execution. While a compiled step is
@@ -155,7 +198,7 @@ def _concrete_values(tensor):
         return None
 
 
-def class_ids(labels, num_classes: int, batch_size=None):
+def class_ids(labels: TensorLike, num_classes: int, batch_size: int | None = None) -> Tensor:
     """Integer class ids (B,) from labels of shape (B,) or (B, 1), integer or float.
 
     Values are checked (integers in [0, num_classes)) whenever they are known; see

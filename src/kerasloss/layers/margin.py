@@ -29,6 +29,8 @@ and finds k by comparing the cosine with cos(j pi / m).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any, cast
 
 import keras
 import numpy as np
@@ -38,6 +40,7 @@ from kerasloss._internal import checks as _checks
 from kerasloss._internal.distances import l2_normalize, safe_sqrt
 from kerasloss._internal.dtypes import constant, working_dtype
 from kerasloss._internal.registration import register
+from kerasloss._internal.types import Tensor, TensorLike
 
 __all__ = ["ArcFace", "CosFace", "SphereFace"]
 
@@ -45,14 +48,19 @@ __all__ = ["ArcFace", "CosFace", "SphereFace"]
 # --------------------------------------------------------------------------- helpers
 
 
-def _check_scale(scale) -> float:
+# A static shape: (batch_size, D), entries None where unknown.
+_Shape = Sequence[int | None]
+
+
+def _check_scale(scale: object) -> float:
+    """A finite scale > 0; TypeError or ValueError naming `scale` otherwise."""
     scale = _checks.check_real("scale", scale)
     if scale <= 0:
         raise ValueError(f"`scale` must be > 0; got {scale}.")
     return scale
 
 
-def _guarded_sine(cosine):
+def _guarded_sine(cosine: Tensor) -> Tensor:
     """sin(theta) = sqrt(1 - cos^2) with a finite gradient where |cos| >= 1.
 
     There sin(theta) is 0 and sqrt's derivative infinite; `safe_sqrt` gives value 0 and
@@ -61,7 +69,7 @@ def _guarded_sine(cosine):
     return safe_sqrt(1 - ops.square(cosine))
 
 
-def _chebyshev(cosine, degree: int):
+def _chebyshev(cosine: Tensor, degree: int) -> Tensor:
     """T_degree(cos(theta)) = cos(degree * theta), a polynomial: finite gradient everywhere."""
     previous, current = ops.ones_like(cosine), cosine
     for _ in range(degree - 1):  # a loop over the (small, static) margin, not over data
@@ -79,7 +87,15 @@ class _MarginSoftmax(keras.layers.Layer):
     `_scale(embeddings)` (a scalar or a (B, 1) tensor).
     """
 
-    def __init__(self, num_classes, *, kernel_initializer="glorot_uniform", **kwargs):
+    def __init__(
+        self,
+        num_classes: int,
+        *,
+        kernel_initializer: str | dict[str, Any] | keras.initializers.Initializer = (
+            "glorot_uniform"
+        ),
+        **kwargs: Any,
+    ) -> None:
         # The layer casts its inputs itself: autocasting would turn float-cast labels into
         # float16/bfloat16, where class ids above 2048/256 are no longer exact.
         kwargs.pop("autocast", None)
@@ -87,10 +103,11 @@ class _MarginSoftmax(keras.layers.Layer):
         self.num_classes = _checks.check_num_classes(num_classes)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
-    def build(self, input_shape):
-        embedding_shape = input_shape
+    def build(self, input_shape: _Shape | Sequence[_Shape]) -> None:
+        """Creates `kernel`, (D, num_classes), from the shape of the embeddings."""
         if input_shape and isinstance(input_shape[0], (list, tuple)):  # [embeddings, labels]
-            embedding_shape = input_shape[0]
+            input_shape = input_shape[0]
+        embedding_shape = cast(_Shape, input_shape)  # the embeddings' shape in either case
         if not embedding_shape or embedding_shape[-1] is None:
             raise ValueError(
                 f"{type(self).__name__} needs embeddings of shape (batch_size, D) with D "
@@ -103,7 +120,8 @@ class _MarginSoftmax(keras.layers.Layer):
             trainable=True,
         )
 
-    def call(self, inputs):
+    def call(self, inputs: TensorLike | Sequence[TensorLike]) -> Tensor:
+        """Logits (B, num_classes): with the margin given `[embeddings, labels]`, else without."""
         if isinstance(inputs, (list, tuple)):
             if len(inputs) != 2:
                 raise ValueError(
@@ -136,18 +154,22 @@ class _MarginSoftmax(keras.layers.Layer):
             cosine = ops.where(target, self._target_logit(cosine_of_target), cosine)
         return cosine * self._scale(embeddings)
 
-    def _target_mask(self, labels):
+    def _target_mask(self, labels: TensorLike) -> Tensor:
+        """One-hot int32 (B, num_classes) of class ids (B,) or (B, 1)."""
         labels = _checks.label_vector("labels", labels, per="embedding")
         return ops.one_hot(ops.cast(labels, "int32"), self.num_classes, dtype="int32")
 
-    def _target_logit(self, cosine_of_target):
+    def _target_logit(self, cosine_of_target: Tensor) -> Tensor:
+        """The target class's logit before scaling, from its cosine (B, 1)."""
         raise NotImplementedError
 
-    def _scale(self, embeddings):
+    def _scale(self, embeddings: Tensor) -> Tensor:
+        """The factor on every cosine: a scalar or a (B, 1) tensor."""
         raise NotImplementedError
 
-    def get_config(self):
-        config = super().get_config()
+    def get_config(self) -> dict[str, Any]:
+        """The `keras.layers.Layer` config plus `num_classes` and `kernel_initializer`."""
+        config: dict[str, Any] = super().get_config()
         config.update(
             num_classes=self.num_classes,
             kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
@@ -155,24 +177,14 @@ class _MarginSoftmax(keras.layers.Layer):
         return config
 
 
-_ARGS = """Call arguments:
-        inputs: `[embeddings, labels]` while training: embeddings (B, D) and integer class
-            ids (B,) or (B, 1), in [0, num_classes) (ids cast to float are accepted);
-            or `embeddings` alone, for inference.
-
-    Returns:
-        Logits (B, num_classes). They are float32 when the layer computes in float16 or
-        bfloat16 (the cosines need float32's digits), in the compute dtype otherwise.
-"""
-
-
 class _ScaledMarginSoftmax(_MarginSoftmax):
     """ArcFace and CosFace: every logit is `scale` times a cosine; the margin is theirs."""
 
-    def _scale(self, embeddings):
+    def _scale(self, embeddings: Tensor) -> Tensor:
         return constant(self.scale, embeddings.dtype)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
+        """The base config plus `scale` and `margin`."""
         return {**super().get_config(), "scale": self.scale, "margin": self.margin}
 
 
@@ -183,6 +195,13 @@ class _ScaledMarginSoftmax(_MarginSoftmax):
 class CosFace(_ScaledMarginSoftmax):
     """Large margin cosine logits (CosFace): the target cosine minus a margin, scaled.
 
+    The layer holds one weight vector per class, `kernel` (D, num_classes), and turns
+    embeddings into logits from the cosine between an embedding and each class vector.
+    Called with `[embeddings, labels]` it lowers the target class's cosine by a margin;
+    train those logits with `keras.losses.SparseCategoricalCrossentropy(from_logits=True)`.
+    Called with the embeddings alone it returns the logits without the margin, for
+    inference.
+
     Formula:
 
     ```python
@@ -191,36 +210,67 @@ class CosFace(_ScaledMarginSoftmax):
     logits = scale * cos                                       # x alone
     ```
 
-    Train with `keras.losses.SparseCategoricalCrossentropy(from_logits=True)`.
+    With the same kernel, the logits equal those of pytorch-metric-learning's
+    `CosFaceLoss`, and their mean cross-entropy is the value that loss returns.
 
     Args:
         num_classes: number of classes, an integer >= 1.
         scale: the factor s > 0 on every cosine, the inverse softmax temperature.
         margin: the margin m >= 0 subtracted from the target class's cosine.
-        kernel_initializer: initializer of `kernel`, (D, num_classes).
-        **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+        kernel_initializer: initializer of `kernel`, (D, num_classes); default
+            "glorot_uniform".
+        **kwargs: the `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
-    {args}
+    Call arguments:
+        inputs: `[embeddings, labels]` while training: embeddings (B, D) and integer class
+            ids (B,) or (B, 1) in [0, num_classes) (ids cast to float are accepted); or
+            `embeddings` alone, for inference.
+
+    Returns:
+        Logits, shape (B, num_classes). They are float32 when the layer computes in
+        float16 or bfloat16 (the cosines need float32's digits), in the compute dtype
+        otherwise.
+
     Raises:
-        ValueError: if an argument is out of range, or the inputs have the wrong shape.
-        TypeError: if `num_classes` is not an integer or `scale`/`margin` not a number.
+        TypeError: if `num_classes` is not an integer, or `scale` or `margin` not a
+            real number.
+        ValueError: if `num_classes` < 1, `scale` <= 0, `margin` < 0, either is not
+            finite, the embeddings are not (B, D) with D known, the labels are not (B,)
+            or (B, 1), or `inputs` is a list of other than two tensors.
 
     Example:
+        >>> head = CosFace(2, scale=10.0, margin=0.35)
+        >>> head.build((None, 2))
+        >>> head.set_weights([np.eye(2, dtype="float32")])  # class vectors (1, 0), (0, 1)
+        >>> x = np.array([[1.0, 0.0], [3.0, 4.0]], dtype="float32")  # cosines 1, 0 and 0.6, 0.8
+        >>> print(keras.ops.convert_to_numpy(head(x)))  # 10 * cos
+        [[10.0 0.0]
+         [ 6.0 8.0]]
+        >>> print(keras.ops.convert_to_numpy(head([x, np.array([0, 1])])))  # 10 * (cos - 0.35)
+        [[6.5 0.0]
+         [6.0 4.5]]
+
+        In a model, one head serves training and inference:
+
         >>> x, y = keras.Input((64,)), keras.Input((), dtype="int32")
         >>> head = CosFace(10, scale=30.0)
         >>> train = keras.Model([x, y], head([x, y]))
-        >>> infer = keras.Model(x, head(x))   # argmax of these logits is the class
+        >>> infer = keras.Model(x, head(x))  # argmax of these logits is the class
+        >>> print(train.output.shape, infer.output.shape)
+        (None, 10) (None, 10)
 
     Reference: Wang et al., "CosFace: Large Margin Cosine Loss for Deep Face
     Recognition", CVPR 2018, https://arxiv.org/abs/1801.09414.
     """
 
-    def __init__(self, num_classes: int, *, scale: float = 64.0, margin: float = 0.35, **kwargs):
+    def __init__(
+        self, num_classes: int, *, scale: float = 64.0, margin: float = 0.35, **kwargs: Any
+    ) -> None:
         super().__init__(num_classes, **kwargs)
         self.scale = _check_scale(scale)
         self.margin = _checks.check_real("margin", margin, low=0.0)
 
-    def _target_logit(self, cosine_of_target):
+    def _target_logit(self, cosine_of_target: Tensor) -> Tensor:
         return cosine_of_target - constant(self.margin, cosine_of_target.dtype)
 
 
@@ -230,6 +280,13 @@ class CosFace(_ScaledMarginSoftmax):
 @register
 class ArcFace(_ScaledMarginSoftmax):
     """Additive angular margin logits (ArcFace): the target angle plus a margin, scaled.
+
+    The layer holds one weight vector per class, `kernel` (D, num_classes), and turns
+    embeddings into logits from the cosine between an embedding and each class vector.
+    Called with `[embeddings, labels]` it widens the angle to the target class by a
+    margin; train those logits with
+    `keras.losses.SparseCategoricalCrossentropy(from_logits=True)`. Called with the
+    embeddings alone it returns the logits without the margin, for inference.
 
     Formula:
 
@@ -250,31 +307,69 @@ class ArcFace(_ScaledMarginSoftmax):
 
     cos(theta + m) is computed as cos(theta) cos(m) - sin(theta) sin(m) from the cosine,
     never through arccos, so the gradient stays finite at theta = 0 and theta = pi.
+    With the same kernel, the logits equal those of pytorch-metric-learning's
+    `ArcFaceLoss` (whose margin is in degrees), and their mean cross-entropy is the
+    value that loss returns.
 
     Args:
         num_classes: number of classes, an integer >= 1.
         scale: the factor s > 0 on every cosine, the inverse softmax temperature.
         margin: the angular margin m in radians, 0 <= m < pi/2 (0.5 rad is 28.6 degrees;
             pytorch-metric-learning's `ArcFaceLoss` takes degrees).
-        kernel_initializer: initializer of `kernel`, (D, num_classes).
-        **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+        kernel_initializer: initializer of `kernel`, (D, num_classes); default
+            "glorot_uniform".
+        **kwargs: the `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
-    {args}
+    Call arguments:
+        inputs: `[embeddings, labels]` while training: embeddings (B, D) and integer class
+            ids (B,) or (B, 1) in [0, num_classes) (ids cast to float are accepted); or
+            `embeddings` alone, for inference.
+
+    Returns:
+        Logits, shape (B, num_classes). They are float32 when the layer computes in
+        float16 or bfloat16 (the cosines need float32's digits), in the compute dtype
+        otherwise.
+
     Raises:
-        ValueError: if an argument is out of range, or the inputs have the wrong shape.
-        TypeError: if `num_classes` is not an integer or `scale`/`margin` not a number.
+        TypeError: if `num_classes` is not an integer, or `scale` or `margin` not a
+            real number.
+        ValueError: if `num_classes` < 1, `scale` <= 0, `margin` is outside [0, pi/2),
+            either is not finite, the embeddings are not (B, D) with D known, the
+            labels are not (B,) or (B, 1), or `inputs` is a list of other than two
+            tensors.
 
     Example:
+        >>> head = ArcFace(2, scale=10.0, margin=0.5)
+        >>> head.build((None, 2))
+        >>> head.set_weights([np.eye(2, dtype="float32")])  # class vectors (1, 0), (0, 1)
+        >>> x = np.array([[1.0, 0.0], [3.0, 4.0]], dtype="float32")  # cosines 1, 0 and 0.6, 0.8
+        >>> print(keras.ops.convert_to_numpy(head(x)))  # 10 * cos
+        [[10.0 0.0]
+         [ 6.0 8.0]]
+        >>> logits = head([x, np.array([0, 1])])
+        >>> print(keras.ops.convert_to_numpy(logits))
+        [[8.7758 0.0000]
+         [6.0000 4.1441]]
+
+        The first row lies on its class vector (theta = 0): its target logit is
+        10 cos(0.5) = 8.7758. In the second, cos(theta) = 0.8 and sin(theta) = 0.6, so
+        the target is 10 (0.8 cos(0.5) - 0.6 sin(0.5)) = 4.1441. In a model, one head
+        serves training and inference:
+
         >>> x, y = keras.Input((64,)), keras.Input((), dtype="int32")
         >>> head = ArcFace(10, scale=30.0, margin=0.5)
         >>> train = keras.Model([x, y], head([x, y]))
-        >>> infer = keras.Model(x, head(x))   # argmax of these logits is the class
+        >>> infer = keras.Model(x, head(x))  # argmax of these logits is the class
+        >>> print(train.output.shape, infer.output.shape)
+        (None, 10) (None, 10)
 
     Reference: Deng et al., "ArcFace: Additive Angular Margin Loss for Deep Face
     Recognition", CVPR 2019, https://arxiv.org/abs/1801.07698.
     """
 
-    def __init__(self, num_classes: int, *, scale: float = 64.0, margin: float = 0.5, **kwargs):
+    def __init__(
+        self, num_classes: int, *, scale: float = 64.0, margin: float = 0.5, **kwargs: Any
+    ) -> None:
         super().__init__(num_classes, **kwargs)
         self.scale = _check_scale(scale)
         margin = _checks.check_real("margin", margin, low=0.0)
@@ -282,7 +377,7 @@ class ArcFace(_ScaledMarginSoftmax):
             raise ValueError(f"`margin` must be in [0, pi/2) radians; got {margin}.")
         self.margin = margin
 
-    def _target_logit(self, cosine_of_target):
+    def _target_logit(self, cosine_of_target: Tensor) -> Tensor:
         dtype = cosine_of_target.dtype
         m = self.margin
         shifted = cosine_of_target * constant(math.cos(m), dtype) - _guarded_sine(
@@ -300,6 +395,13 @@ class ArcFace(_ScaledMarginSoftmax):
 class SphereFace(_MarginSoftmax):
     """Multiplicative angular margin logits (SphereFace, A-Softmax), scaled by ||x||.
 
+    The layer holds one weight vector per class, `kernel` (D, num_classes), and turns
+    embeddings into logits from the cosine between an embedding and each class vector.
+    Called with `[embeddings, labels]` it multiplies the angle to the target class by
+    the margin; train those logits with
+    `keras.losses.SparseCategoricalCrossentropy(from_logits=True)`. Called with the
+    embeddings alone it returns the logits without the margin, for inference.
+
     Formula:
 
     ```python
@@ -316,12 +418,13 @@ class SphereFace(_MarginSoftmax):
     step function and carries no gradient.
 
     With the default `softmax_weight=0` the logits are those of pytorch-metric-learning's
-    `SphereFaceLoss`. From a random start that target is so much lower than the plain
-    cosine (-3 at theta = pi/2 for m = 4) that the network can escape by shrinking the
-    embeddings to norm 0, where every logit is 0: on scikit-learn's digits, m = 4 stays
-    at chance. The paper blends in the plain cosine with a weight lambda, annealed
-    from 1000 down to about 5; `softmax_weight` is that lambda, held constant (5 trains
-    digits to 97% with m = 4).
+    `SphereFaceLoss`, and their mean cross-entropy is the value that loss returns. From
+    a random start that target is so much lower than the plain cosine (-3 at
+    theta = pi/2 for m = 4) that the network can escape by shrinking the embeddings to
+    norm 0, where every logit is 0: on scikit-learn's digits, m = 4 stays at chance.
+    The paper blends in the plain cosine with a weight lambda, annealed from 1000 down
+    to about 5; `softmax_weight` is that lambda, held constant (5 trains digits to 97%
+    with m = 4).
 
     cos(m theta) is the Chebyshev polynomial T_m(cos(theta)), and k counts the thresholds
     cos(j pi / m), j = 1..m, that the cosine is at or below, so arccos is never used and
@@ -334,26 +437,59 @@ class SphereFace(_MarginSoftmax):
             normalised class vectors).
         softmax_weight: lambda >= 0, the weight of the plain cosine blended into the
             target logit; 0 applies the full margin.
-        kernel_initializer: initializer of `kernel`, (D, num_classes).
-        **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+        kernel_initializer: initializer of `kernel`, (D, num_classes); default
+            "glorot_uniform".
+        **kwargs: the `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
-    {args}
+    Call arguments:
+        inputs: `[embeddings, labels]` while training: embeddings (B, D) and integer class
+            ids (B,) or (B, 1) in [0, num_classes) (ids cast to float are accepted); or
+            `embeddings` alone, for inference.
+
+    Returns:
+        Logits, shape (B, num_classes). They are float32 when the layer computes in
+        float16 or bfloat16 (the cosines need float32's digits), in the compute dtype
+        otherwise.
+
     Raises:
-        ValueError: if an argument is out of range, or the inputs have the wrong shape.
         TypeError: if `num_classes` or `margin` is not an integer, or `softmax_weight`
-            not a number.
+            not a real number.
+        ValueError: if `num_classes` or `margin` is < 1, `softmax_weight` is negative or
+            not finite, the embeddings are not (B, D) with D known, the labels are not
+            (B,) or (B, 1), or `inputs` is a list of other than two tensors.
 
     Example:
+        >>> head = SphereFace(2, margin=4)
+        >>> head.build((None, 2))
+        >>> head.set_weights([np.eye(2, dtype="float32")])  # class vectors (1, 0), (0, 1)
+        >>> x = np.array([[1.0, 0.0], [3.0, 4.0]], dtype="float32")  # norms 1 and 5
+        >>> print(keras.ops.convert_to_numpy(head(x)))  # norm(x) * cos
+        [[1.0 0.0]
+         [3.0 4.0]]
+        >>> logits = head([x, np.array([0, 1])])
+        >>> print(keras.ops.convert_to_numpy(logits))
+        [[1.0000 0.0000]
+         [3.0000 -4.2160]]
+
+        The first row lies on its class vector: theta = 0, k = 0 and cos(0) = 1. In the
+        second, cos(theta) = 0.8 is above cos(pi / 4), so k = 0 and the target is
+        5 T_4(0.8) = 5 (8 * 0.8**4 - 8 * 0.8**2 + 1) = -4.216. In a model, one head
+        serves training and inference:
+
         >>> x, y = keras.Input((64,)), keras.Input((), dtype="int32")
-        >>> head = SphereFace(10, margin=4)
+        >>> head = SphereFace(10, margin=4, softmax_weight=5.0)
         >>> train = keras.Model([x, y], head([x, y]))
-        >>> infer = keras.Model(x, head(x))   # argmax of these logits is the class
+        >>> infer = keras.Model(x, head(x))  # argmax of these logits is the class
+        >>> print(train.output.shape, infer.output.shape)
+        (None, 10) (None, 10)
 
     Reference: Liu et al., "SphereFace: Deep Hypersphere Embedding for Face
     Recognition", CVPR 2017, https://arxiv.org/abs/1704.08063.
     """
 
-    def __init__(self, num_classes: int, *, margin: int = 4, softmax_weight: float = 0.0, **kwargs):
+    def __init__(
+        self, num_classes: int, *, margin: int = 4, softmax_weight: float = 0.0, **kwargs: Any
+    ) -> None:
         super().__init__(num_classes, **kwargs)
         self.softmax_weight = _checks.check_real("softmax_weight", softmax_weight, low=0.0)
         if isinstance(margin, (bool, np.bool_)) or not isinstance(margin, (int, np.integer)):
@@ -364,7 +500,7 @@ class SphereFace(_MarginSoftmax):
             raise ValueError(f"`margin` must be an integer >= 1; got {margin}.")
         self.margin = int(margin)
 
-    def _target_logit(self, cosine_of_target):
+    def _target_logit(self, cosine_of_target: Tensor) -> Tensor:
         dtype = cosine_of_target.dtype
         m = self.margin
         k = ops.zeros_like(cosine_of_target)
@@ -378,19 +514,13 @@ class SphereFace(_MarginSoftmax):
             target = (weight * cosine_of_target + target) / (1 + weight)
         return target
 
-    def _scale(self, embeddings):
+    def _scale(self, embeddings: Tensor) -> Tensor:
         return safe_sqrt(ops.sum(ops.square(embeddings), axis=-1, keepdims=True))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
+        """The base config plus `margin` and `softmax_weight`."""
         return {
             **super().get_config(),
             "margin": self.margin,
             "softmax_weight": self.softmax_weight,
         }
-
-
-# Docstrings are None under `python -OO`.
-for _layer in (CosFace, ArcFace, SphereFace):
-    if _layer.__doc__ is not None:
-        _layer.__doc__ = _layer.__doc__.replace("{args}", _ARGS)
-del _layer

@@ -9,16 +9,19 @@ size B.
 
 from __future__ import annotations
 
+from typing import Any
+
 from keras import ops
 
 from kerasloss._internal import checks as _checks
 from kerasloss._internal import distances as _distances
+from kerasloss._internal import mining as _mining
 from kerasloss._internal.aliases import moved
 from kerasloss._internal.base import PerSampleLoss
 from kerasloss._internal.dtypes import constant, float_tensor, positive_part, working_dtype
 from kerasloss._internal.masking import label_masks
-from kerasloss._internal.mining import STRATEGIES, check_margin, check_mining
 from kerasloss._internal.registration import register
+from kerasloss._internal.types import DTypeLike, Reduction, Tensor, TensorLike
 
 __all__ = ["TripletLoss", "triplet_loss", "triplet_margin_loss"]
 
@@ -26,42 +29,63 @@ __all__ = ["TripletLoss", "triplet_loss", "triplet_margin_loss"]
 
 
 @register
-def triplet_margin_loss(anchor, positive, negative, *, margin=0.1, distance="cosine"):
+def triplet_margin_loss(
+    anchor: TensorLike,
+    positive: TensorLike,
+    negative: TensorLike,
+    *,
+    margin: float = 0.1,
+    distance: str = "cosine",
+) -> Tensor:
     """Triplet margin loss on explicit (anchor, positive, negative) triplets.
+
+    For triplets the model builds itself, such as a question, its right answer and a
+    wrong answer passed through one shared encoder. Each triplet's loss is zero once the
+    positive is closer to the anchor than the negative by at least `margin`.
 
     Formula:
 
     ```python
-    loss = max(0, margin + d(anchor, positive) - d(anchor, negative))
+    loss = max(0, margin + d(anchor, positive) - d(anchor, negative))  # per row
+    # distance="cosine":            d(a, b) = 1 - a.b / (||a|| ||b||)
+    # distance="euclidean":         d(a, b) = ||a - b||
+    # distance="squared_euclidean": d(a, b) = ||a - b||^2
     ```
 
-    With `distance="cosine"` (d = 1 - cosine similarity) this is
-    `max(0, margin + cos(anchor, negative) - cos(anchor, positive))`.
+    With `distance="cosine"` this is
+    `max(0, margin + cos(anchor, negative) - cos(anchor, positive))`. An all-zero
+    embedding has cosine 0 with everything.
 
     Args:
         anchor: embeddings, shape (B, D).
         positive: embeddings that belong with the anchors, shape (B, D).
         negative: embeddings that do not, shape (B, D).
-        margin: how much closer the positive must be, >= 0.
+        margin: how much closer the positive must be, a finite number >= 0.
         distance: "cosine" (1 - cosine similarity), "euclidean" or "squared_euclidean".
 
     Returns:
-        The loss per triplet, shape (B,), in the anchor's dtype (16-bit inputs are
-        computed in float32 and cast back).
+        The loss of each triplet, shape (B,), in the anchor's dtype (16-bit inputs are
+        computed in float32 and cast back; integer inputs become Keras' float type).
 
     Raises:
-        ValueError: if `margin` is negative or not finite, `distance` is unknown, or
-            the three inputs do not share one (B, D) shape.
+        TypeError: if `margin` is not a real number.
+        ValueError: if `margin` is negative or not finite, `distance` is unknown,
+            `anchor` is not 2-D, or `positive` or `negative` differs from its shape.
 
     Example:
-        >>> a, p, n = [[1.0, 0.0]], [[1.0, 0.1]], [[0.0, 1.0]]
-        >>> triplet_margin_loss(a, p, n, margin=0.1)  # [0.0]: the positive is far closer
+        >>> anchor = [[1.0, 0.0], [1.0, 0.0], [1.0, 0.0]]
+        >>> positive = [[2.0, 0.0], [4.0, 3.0], [3.0, 4.0]]  # cosines 1.0, 0.8, 0.6
+        >>> negative = [[0.0, 1.0], [3.0, 4.0], [4.0, 3.0]]  # cosines 0.0, 0.6, 0.8
+        >>> loss = triplet_margin_loss(anchor, positive, negative, margin=0.1)
+        >>> print(keras.ops.convert_to_numpy(loss))  # third row: 0.1 + 0.4 - 0.2
+        [0.0 0.0 0.3]
 
-    Reference: Schroff et al., "FaceNet: A Unified Embedding for Face Recognition and
-    Clustering", CVPR 2015 (the margin form); Feng et al., "Applying Deep Learning to
-    Answer Selection: A Study and an Open Task", ASRU 2015 (cosine, question/answer).
+    Reference: Schroff, Kalenichenko and Philbin, "FaceNet: A Unified Embedding for Face
+    Recognition and Clustering", CVPR 2015 (the margin form); Feng et al., "Applying Deep
+    Learning to Answer Selection: A Study and an Open Task", ASRU 2015 (cosine,
+    question/answer).
     """
-    margin = check_margin(margin)
+    margin = _mining.check_margin(margin)
     distance = _distances.check_distance(distance)
     anchor = float_tensor(anchor)
     positive = ops.convert_to_tensor(positive, dtype=anchor.dtype)
@@ -84,7 +108,21 @@ def triplet_margin_loss(anchor, positive, negative, *, margin=0.1, distance="cos
 # ------------------------------------------------------------------ mined triplet loss
 
 
-def _labels_and_embeddings(y_true, y_pred):
+def _triplet_options(
+    margin: object, distance: object, mining: object, soft: object
+) -> dict[str, Any]:
+    """The validated hyper-parameters of `triplet_loss`, shared with `TripletLoss`."""
+    margin = _mining.check_margin(margin)
+    distance = _distances.check_distance(distance)
+    mining = _mining.check_mining(mining)
+    soft = _checks.check_bool("soft", soft)
+    if soft and mining != "batch_hard":
+        raise ValueError(f'`soft=True` needs `mining="batch_hard"`; got mining={mining!r}.')
+    return {"margin": margin, "distance": distance, "mining": mining, "soft": soft}
+
+
+def _labels_and_embeddings(y_true: TensorLike, y_pred: TensorLike) -> tuple[Tensor, Tensor]:
+    """Labels as a (B,) tensor and embeddings as a float (B, D) tensor, checked."""
     y_pred = float_tensor(y_pred)
     if len(y_pred.shape) != 2:
         raise ValueError(
@@ -100,7 +138,8 @@ def _labels_and_embeddings(y_true, y_pred):
     return labels, y_pred
 
 
-def _mining_distances(embeddings, distance, mining):
+def _mining_distances(embeddings: Tensor, distance: str, mining: str) -> Tensor:
+    """The (B, B) matrix the mining strategy compares: distances, or -cos for batch_all."""
     if distance == "cosine" and mining == "batch_all":
         # -cos(a, b) orders and differences exactly as 1 - cos(a, b) does, and with it the
         # test (-cos_ap + cos_an) + margin > 0 is the reference's own, bit for bit.
@@ -111,18 +150,28 @@ def _mining_distances(embeddings, distance, mining):
 
 @register
 def triplet_loss(
-    y_true, y_pred, *, margin=1.0, distance="euclidean", mining="batch_hard", soft=False
-):
+    y_true: TensorLike,
+    y_pred: TensorLike,
+    *,
+    margin: float = 1.0,
+    distance: str = "euclidean",
+    mining: str = "batch_hard",
+    soft: bool = False,
+) -> Tensor:
     """Triplet loss with triplets mined from a batch of labelled embeddings.
 
-    Formula, with D the (B, B) distance matrix of the batch:
+    Formula:
 
     ```python
+    # D: the (B, B) distances of the batch; p: a positive of anchor a (same label,
+    # p != a); n: a negative of a (another label)
+
     # batch_hard: every anchor, its hardest positive and hardest negative
     loss = mean_a max(max_p D[a, p] - min_n D[a, n] + margin, 0)
     # batch_hard, soft=True (margin unused)
     loss = mean_a log(1 + exp(max_p D[a, p] - min_n D[a, n]))
     # semi_hard: every (a, p) pair with the closest negative farther than p
+    # (the farthest negative if none is farther)
     loss = mean_(a, p) max(D[a, p] - min{D[a, n] > D[a, p]} + margin, 0)
     # batch_all: every (a, p, n) triplet that violates the margin
     loss = mean over {l > 0} of l = D[a, p] - D[a, n] + margin
@@ -155,7 +204,7 @@ def triplet_loss(
         y_true: integer labels, shape (B,) or (B, 1). Labels are compared exactly, as
             integers or as the floats Keras may convert them to.
         y_pred: embeddings, shape (B, D).
-        margin: >= 0. Unused with `soft=True`.
+        margin: a finite number >= 0. Unused with `soft=True`.
         distance: "euclidean", "squared_euclidean" or "cosine" (1 - cosine similarity).
         mining: "batch_hard", "semi_hard" or "batch_all".
         soft: softplus instead of the hinge; "batch_hard" only.
@@ -165,50 +214,85 @@ def triplet_loss(
         (16-bit embeddings are computed in float32 and cast back).
 
     Raises:
+        TypeError: if `margin` is not a real number or `soft` not a bool.
         ValueError: if `margin`, `distance` or `mining` is invalid, `soft=True` with a
-            mining other than "batch_hard", or `y_true` is not (B,) or (B, 1).
+            mining other than "batch_hard", `y_true` is not (B,) or (B, 1), `y_pred`
+            is not (B, D), or their batch sizes differ.
 
     Example:
         >>> labels = [0, 0, 1, 1]
-        >>> embeddings = [[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [3.0, 1.0]]
-        >>> keras.ops.mean(triplet_loss(labels, embeddings, margin=1.0))  # 0: well apart
+        >>> points = [[0.0, 0.0], [0.0, 1.0], [2.0, 0.0], [4.0, 0.0]]
+        >>> values = triplet_loss(labels, points, margin=1.0)
+        >>> print(keras.ops.convert_to_numpy(values))  # third anchor: 2 - 2 + 1
+        [0.0 0.0 1.0 0.0]
+        >>> print(float(keras.ops.mean(values)))
+        0.25
+        >>> values = triplet_loss(labels, points, margin=1.0, mining="batch_all")
+        >>> print(float(keras.ops.mean(values)))  # (1 + (3 - sqrt(5))) / 2
+        0.8820
+
+        The third anchor, (2, 0), has its hardest positive (4, 0) at distance 2 and its
+        hardest negative, the nearer of (0, 0) and (0, 1), at 2. Every other anchor's
+        hardest negative is at least as far as its hardest positive plus the margin.
+        "batch_all" keeps the two triplets with a positive loss, both of the third
+        anchor: 2 - 2 + 1 and 2 - sqrt(5) + 1.
 
     Reference: Hermans, Beyer and Leibe, "In Defense of the Triplet Loss for Person
-    Re-Identification", arXiv:1703.07737, 2017 (batch hard, batch all); Schroff et al.,
-    "FaceNet", CVPR 2015 (semi-hard).
+    Re-Identification", arXiv:1703.07737, 2017 (batch hard, batch all); Schroff,
+    Kalenichenko and Philbin, "FaceNet: A Unified Embedding for Face Recognition and
+    Clustering", CVPR 2015 (semi-hard).
     """
-    margin = check_margin(margin)
-    distance = _distances.check_distance(distance)
-    mining = check_mining(mining)
-    soft = _checks.check_bool("soft", soft)
-    if soft and mining != "batch_hard":
-        raise ValueError(f'`soft=True` needs `mining="batch_hard"`; got mining={mining!r}.')
+    options = _triplet_options(margin, distance, mining, soft)
     labels, y_pred = _labels_and_embeddings(y_true, y_pred)
     dtype = y_pred.dtype
     embeddings = ops.cast(y_pred, working_dtype(dtype))
-    distances = _mining_distances(embeddings, distance, mining)
+    distances = _mining_distances(embeddings, options["distance"], options["mining"])
     positive, negative = label_masks(labels)
-    extra = {"soft": soft} if mining == "batch_hard" else {}
-    values = STRATEGIES[mining](distances, positive, negative, margin=margin, **extra)
+    extra = {"soft": options["soft"]} if options["mining"] == "batch_hard" else {}
+    values = _mining.STRATEGIES[options["mining"]](
+        distances, positive, negative, margin=options["margin"], **extra
+    )
     return ops.cast(values, dtype)
 
 
 @register
 class TripletLoss(PerSampleLoss):
-    """Triplet loss mined from each batch of labelled embeddings; see `triplet_loss`.
+    """Triplet loss with triplets mined from each batch of labelled embeddings.
 
     `y_true` holds integer labels (B,) or (B, 1), `y_pred` embeddings (B, D). With the
     default reduction ("sum_over_batch_size") the value is TensorFlow Addons' (batch_hard,
-    semi_hard) or pytorch-metric-learning's (batch_all) loss of the batch. `sample_weight`
-    weights each anchor's share: weights w give sum_a w_a v_a / B, so ones change
-    nothing and zeros remove an anchor's terms (it still serves as a positive or
-    negative of the others). `reduction=None` returns the per-anchor shares.
+    semi_hard) or pytorch-metric-learning's (batch_all) loss of the batch. The function
+    `triplet_loss` returns the per-anchor values this class reduces.
+
+    Formula:
+
+    ```python
+    # D: the (B, B) distances of the batch; p: a positive of anchor a (same label,
+    # p != a); n: a negative of a (another label)
+
+    # batch_hard: every anchor, its hardest positive and hardest negative
+    loss = mean_a max(max_p D[a, p] - min_n D[a, n] + margin, 0)
+    # batch_hard, soft=True (margin unused)
+    loss = mean_a log(1 + exp(max_p D[a, p] - min_n D[a, n]))
+    # semi_hard: every (a, p) pair with the closest negative farther than p
+    # (the farthest negative if none is farther)
+    loss = mean_(a, p) max(D[a, p] - min{D[a, n] > D[a, p]} + margin, 0)
+    # batch_all: every (a, p, n) triplet that violates the margin
+    loss = mean over {l > 0} of l = D[a, p] - D[a, n] + margin
+    ```
+
+    `sample_weight` weights each anchor's share v_a of the loss (the per-anchor values
+    of `triplet_loss`): weights w give sum_a w_a v_a / B, so ones change nothing and
+    zeros remove an anchor's terms (it still serves as a positive or negative of the
+    others). `reduction=None` returns the shares v_a themselves.
 
     Mining sees only the batch: each batch needs several examples of a class for
-    positives to exist, so shuffle with batches of a few dozen examples or more.
+    positives to exist, so shuffle with batches of a few dozen examples or more. A
+    batch with one class only, or with all labels distinct, gives a finite loss with
+    finite gradients (see `triplet_loss` for the values).
 
     Args:
-        margin: >= 0. Unused with `soft=True`.
+        margin: a finite number >= 0. Unused with `soft=True`.
         distance: "euclidean", "squared_euclidean" or "cosine" (1 - cosine similarity).
         mining: "batch_hard", "semi_hard" or "batch_all".
         soft: softplus instead of the hinge; "batch_hard" only.
@@ -216,13 +300,35 @@ class TripletLoss(PerSampleLoss):
             loss's dtype by Keras: keep label ids below 2048 with a float16 dtype, below
             256 with bfloat16, where larger integers are no longer exact.
 
+    Returns:
+        Calling the loss returns the reduced loss: a scalar, or shape (B,) with
+        `reduction=None`.
+
     Raises:
-        ValueError: if `margin` is negative, `distance` or `mining` is unknown, or
-            `soft=True` with a mining other than "batch_hard".
+        TypeError: if `margin` is not a real number or `soft` not a bool.
+        ValueError: if `margin` is negative or not finite, `distance` or `mining` is
+            unknown, or `soft=True` with a mining other than "batch_hard"; when called,
+            if `y_true` is not (B,) or (B, 1) or `y_pred` is not (B, D).
 
     Example:
-        >>> model.compile(optimizer="adam", loss=TripletLoss(mining="semi_hard"))
-        >>> model.fit(images, integer_labels, batch_size=128)
+        >>> labels = [0, 0, 1, 1]
+        >>> points = [[0.0, 0.0], [0.0, 1.0], [2.0, 0.0], [4.0, 0.0]]
+        >>> loss = TripletLoss(margin=1.0)
+        >>> print(float(loss(labels, points)))  # only the third anchor's term: 1 / 4
+        0.25
+        >>> shares = TripletLoss(margin=1.0, reduction=None)(labels, points)
+        >>> print(keras.ops.convert_to_numpy(shares))
+        [0.0 0.0 1.0 0.0]
+
+        The third anchor, (2, 0), has its hardest positive (4, 0) at distance 2 and its
+        hardest negative, (0, 0), at 2: 2 - 2 + 1 = 1. In a model:
+        `model.compile(optimizer="adam", loss=TripletLoss(mining="semi_hard"))`, with
+        the model's output the embeddings and the integer labels as targets.
+
+    Reference: Hermans, Beyer and Leibe, "In Defense of the Triplet Loss for Person
+    Re-Identification", arXiv:1703.07737, 2017 (batch hard, batch all); Schroff,
+    Kalenichenko and Philbin, "FaceNet: A Unified Embedding for Face Recognition and
+    Clustering", CVPR 2015 (semi-hard).
     """
 
     def __init__(
@@ -232,23 +338,16 @@ class TripletLoss(PerSampleLoss):
         distance: str = "euclidean",
         mining: str = "batch_hard",
         soft: bool = False,
-        reduction="sum_over_batch_size",
+        reduction: Reduction = "sum_over_batch_size",
         name: str = "triplet_loss",
-        dtype=None,
-    ):
-        mining = check_mining(mining)
-        soft = _checks.check_bool("soft", soft)
-        if soft and mining != "batch_hard":
-            raise ValueError(f'`soft=True` needs `mining="batch_hard"`; got mining={mining!r}.')
+        dtype: DTypeLike = None,
+    ) -> None:
         super().__init__(
             triplet_loss,
             name=name,
             reduction=reduction,
             dtype=dtype,
-            margin=check_margin(margin),
-            distance=_distances.check_distance(distance),
-            mining=mining,
-            soft=soft,
+            **_triplet_options(margin, distance, mining, soft),
         )
 
 
