@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import keras
 import numpy as np
@@ -79,8 +79,7 @@ class LinearThreshold(keras.layers.Layer):
                 f"`coefficients` must be finite numbers of shape (C,); got {array.shape}."
             )
         self.coefficients = array
-        # `check_real` returns None only when called with `allow_none=True`.
-        self.intercept = cast(float, _checks.check_real("intercept", intercept))
+        self.intercept = _checks.check_real("intercept", intercept)
 
     @classmethod
     def fit(cls, scores: TensorLike, y_true: TensorLike, **kwargs: Any) -> LinearThreshold:

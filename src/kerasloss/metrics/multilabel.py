@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 
-def _inputs(y_true, y_pred):
+def _inputs(y_true: TensorLike, y_pred: TensorLike) -> tuple[Tensor, Tensor, int]:
     y_pred = ops.convert_to_tensor(y_pred)
     y_true = ops.convert_to_tensor(y_true)
     if len(y_pred.shape) != 2:
@@ -58,7 +58,9 @@ def _inputs(y_true, y_pred):
     return relevant, y_pred, num_classes
 
 
-def _ranking_counts(relevant, scores, num_classes):
+def _ranking_counts(
+    relevant: Tensor, scores: Tensor, num_classes: int
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Per label, in ascending score order: relevance, and counts of labels ranked above it.
 
     With ties counted as ranked above (scikit-learn's convention), for the label at
