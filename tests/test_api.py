@@ -117,6 +117,7 @@ ALIASES = {
     "kerasloss.losses.multilabel.linear_threshold": "kerasloss.thresholds.linear_threshold",
     "kerasloss.losses.multilabel.LinearThreshold": "kerasloss.layers.LinearThreshold",
     "kerasloss.layers.OutputMean": "kerasloss.metrics.OutputMean",
+    "kerasloss.layers.center.OutputMean": "kerasloss.metrics.OutputMean",
     "kerasloss.losses.center.class_ids": "kerasloss._internal.checks.class_ids",
     "kerasloss.losses.center.assignment": "kerasloss._internal.centers.assignment",
     "kerasloss.losses.center.center_term": "kerasloss._internal.centers.center_term",

@@ -9,6 +9,7 @@ from keras import ops
 
 from kerasloss._internal import centers as _centers
 from kerasloss._internal import checks as _checks
+from kerasloss._internal.aliases import moved
 from kerasloss._internal.dtypes import is_float, working_dtype
 from kerasloss._internal.registration import register
 from kerasloss._internal.types import DTypeLike, Tensor
@@ -258,3 +259,7 @@ class CenterLoss(keras.layers.Layer):
             centers_initializer=keras.initializers.serialize(self.centers_initializer),
         )
         return config
+
+
+# `OutputMean`, a metric, was defined here before kerasloss 0.2.
+__getattr__ = moved(__name__, {"OutputMean": "kerasloss.metrics:OutputMean"})
