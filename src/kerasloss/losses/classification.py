@@ -497,9 +497,10 @@ def binary_focal_loss(
     `1 - p_t` come from `log_sigmoid` and `sigmoid` of the logits, so a logit of
     +-40 gives the exact value on every backend (no clipping of probabilities).
 
-    Formula, per element, with p = sigmoid(y_pred) from logits:
+    Formula:
 
     ```python
+    # per element, with p = sigmoid(y_pred) from logits; summed over the last axis
     p_t = y * p + (1 - y) * (1 - p)
     alpha_t = alpha * y + (1 - alpha) * (1 - y)      # 1 when alpha is None
     loss = alpha_t * (1 - p_t) ** gamma * BCE(y, p)
@@ -564,9 +565,10 @@ class BinaryFocalLoss(PerSampleLoss):
     Per element this is torchvision's `sigmoid_focal_loss`; from logits it works in log
     space, so a logit of +-40 gives the exact value on every backend.
 
-    Formula, per element, with p = sigmoid(y_pred) from logits:
+    Formula:
 
     ```python
+    # per element, with p = sigmoid(y_pred) from logits; summed over the last axis
     p_t = y * p + (1 - y) * (1 - p)
     alpha_t = alpha * y + (1 - alpha) * (1 - y)      # 1 when alpha is None
     loss = alpha_t * (1 - p_t) ** gamma * BCE(y, p)
