@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import keras
 import numpy as np
 import pytest
@@ -129,3 +131,253 @@ def test_prefix_length_is_a_row_wise_searchsorted(width):
     got = _np(mining.prefix_length(rows, queries, lambda v, q: keras.ops.less_equal(v, q)))
     expected = [np.searchsorted(r, q, side="right") for r, q in zip(rows, queries, strict=True)]
     np.testing.assert_array_equal(got, expected)
+
+
+# ------------------------------------------------------------------ accurate pairwise distances
+
+U32 = 2.0**-24  # float32's unit roundoff
+
+
+def _near_pairs(angle_degrees, norm, pairs=48, dim=128, seed=0):
+    """`pairs` random directions, each with a partner `angle_degrees` away: (2 pairs, dim)."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(pairs, dim))
+    a /= np.linalg.norm(a, axis=1, keepdims=True)
+    t = rng.normal(size=(pairs, dim))
+    t -= (t * a).sum(1, keepdims=True) * a
+    t /= np.linalg.norm(t, axis=1, keepdims=True)
+    angle = np.deg2rad(angle_degrees)
+    return (norm * np.concatenate([a, np.cos(angle) * a + np.sin(angle) * t])).astype(np.float32)
+
+
+def _cluster(angle_degrees, norm, size=96, dim=128, seed=1):
+    """`size` unit vectors (times `norm`) spread about `angle_degrees` around one direction."""
+    rng = np.random.default_rng(seed)
+    centre = rng.normal(size=dim)
+    spread = np.deg2rad(angle_degrees) * rng.normal(size=(size, dim)) / np.sqrt(dim)
+    x = centre / np.linalg.norm(centre) + spread
+    return (norm * x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def _exact_distances(x):
+    """Pairwise distances of float32 points, by differences in float64 (exact to 1e-16)."""
+    x = np.asarray(x, np.float64)
+    return np.sqrt(((x[:, None, :] - x[None, :, :]) ** 2).sum(-1))
+
+
+def _documented_bound(x, d):
+    """The error bound of `pairwise_squared_euclidean`'s docstring, for d = ||x_i - x_j||."""
+    x = np.asarray(x, np.float64)
+    dim = x.shape[1]
+    radius = np.linalg.norm(x - x.mean(0), axis=1).max()
+    e = 2.0**-12 * (9 * dim + 27) * np.sqrt(dim) * U32 * radius**2
+    with np.errstate(divide="ignore"):
+        return np.minimum(np.sqrt(e), e / d) + 4 * U32 * radius + 3 * U32 * d
+
+
+NEAR_POINTS = {
+    **{
+        f"pairs_{angle}deg_norm{norm:g}": (_near_pairs, angle, norm)
+        for angle in (1.0, 1e-3)
+        for norm in (1.0, 100.0)
+    },
+    **{
+        f"cluster_{angle}deg_norm{norm:g}": (_cluster, angle, norm)
+        for angle in (1.0, 1e-3)
+        for norm in (1.0, 100.0)
+    },
+}
+
+
+@pytest.mark.parametrize("points", list(NEAR_POINTS))
+def test_float32_distances_of_near_identical_points_are_within_the_documented_bound(points):
+    make, angle, norm = NEAR_POINTS[points]
+    x = make(angle, norm)
+    expected = _exact_distances(x)
+    got = _np(distances.pairwise_distances(x, "euclidean")).astype(np.float64)
+    assert got.dtype == np.float64 and np.all(np.diag(got) == 0)
+    np.testing.assert_array_equal(got, got.T)
+    error = np.abs(got - expected)
+    assert np.all(error <= _documented_bound(x, expected))
+    # The typical error, which the worst-case bound does not show. Measured on every
+    # backend: at 1 degree a relative error below 1e-6 (the plain Gram form: 1.2e-3);
+    # spread-out pairs 0.001 degree apart (d = 1.7e-5 |x|) are not resolved, 1.8e-5 |x|
+    # absolute (the Gram form: 8.7e-4 |x|); a cluster that tight is, to 1.3e-7 relative.
+    partner = np.roll(np.arange(len(x)), len(x) // 2) if make is _near_pairs else None
+    if make is _cluster or angle == 1.0:
+        near = expected < 0.1 * norm
+        off = ~np.eye(len(x), dtype=bool)
+        relative = error[near & off] / expected[near & off]
+        assert relative.size and relative.max() < 1e-5, relative.max()
+    else:
+        assert error[np.arange(len(x)), partner].max() < 1e-4 * norm
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_float32_distances_of_random_points_are_within_the_documented_bound(seed):
+    rng = np.random.default_rng(seed)
+    for x in (rng.normal(size=(64, 32)), 1e3 * rng.normal(size=(50, 3)) + 5e3):
+        x = x.astype(np.float32)
+        expected = _exact_distances(x)
+        got = _np(distances.pairwise_distances(x, "euclidean")).astype(np.float64)
+        assert np.all(np.abs(got - expected) <= _documented_bound(x, expected))
+        squared = _np(distances.pairwise_squared_euclidean(x)).astype(np.float64)
+        np.testing.assert_allclose(squared, expected**2, rtol=1e-6, atol=1e-6 * expected.max())
+
+
+def test_cosine_distance_of_near_identical_directions_keeps_its_digits():
+    x = _near_pairs(1.0, 1.0)
+    unit = x.astype(np.float64) / np.linalg.norm(x.astype(np.float64), axis=1, keepdims=True)
+    expected = 1.0 - unit @ unit.T  # 1.5e-4 for the partners
+    got = _np(distances.pairwise_distances(x, "cosine")).astype(np.float64)
+    partner = np.roll(np.arange(len(x)), len(x) // 2)
+    pairs = (np.arange(len(x)), partner)
+    # 1 - cos in float32 would be off by ~1e-7 absolute, 1e-3 relative.
+    np.testing.assert_allclose(got[pairs], expected[pairs], rtol=1e-5)
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    assert np.all(np.diag(got) == 0)
+
+
+@pytest.mark.parametrize("distance", distances.DISTANCES)
+def test_gradient_of_an_offset_batch_matches_finite_differences(distance):
+    # A common offset and a scale far from 1: the centring and scaling carry no gradient,
+    # which is right because the distances do not depend on them.
+    x = 50.0 + 3.0 * np.random.default_rng(4).normal(size=(5, 3))
+    weights = np.random.default_rng(5).uniform(size=(5, 5))
+
+    def total(v):
+        d = distances.pairwise_distances(v, distance)
+        return keras.ops.sum(d * keras.ops.convert_to_tensor(weights, dtype=d.dtype))
+
+    expected = finite_differences(lambda v: np.sum(_reference(v, distance) * weights), x)
+    np.testing.assert_allclose(autodiff(total, x), expected, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_sixteen_bit_distances_are_computed_in_float32(dtype):
+    x = _near_pairs(1.0, 1.0, pairs=4, dim=16)
+    tensor = keras.ops.convert_to_tensor(x, dtype=dtype)
+    got = distances.pairwise_distances(tensor, "euclidean")
+    assert keras.backend.standardize_dtype(got.dtype) == dtype
+    rounded = _np(keras.ops.cast(tensor, "float32"))
+    expected = _exact_distances(rounded)
+    half_ulp = {"float16": 2.0**-11, "bfloat16": 2.0**-8}[dtype]
+    got = _np(keras.ops.cast(got, "float32")).astype(np.float64)
+    np.testing.assert_allclose(got, expected, rtol=half_ulp + 1e-5, atol=1e-6)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="an unknown batch size")
+def test_unknown_batch_size_while_tracing():
+    import tensorflow as tf
+
+    x = _near_pairs(1.0, 100.0, pairs=6, dim=8)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 8], tf.float32)])
+    def traced(v):
+        return distances.pairwise_distances(v, "euclidean")
+
+    expected = _exact_distances(x)
+    got = traced(x).numpy().astype(np.float64)
+    assert np.all(np.abs(got - expected) <= _documented_bound(x, expected))
+
+
+# ------------------------------------------------------------------ what accuracy costs
+
+
+def _gram_form(x):
+    """The plain Gram form the accurate distances replace: n_i + n_j - 2 x_i.x_j."""
+    squared = keras.ops.sum(keras.ops.square(x), axis=-1)
+    gram = keras.ops.einsum("id,jd->ij", x, x)
+    return dtypes.positive_part(squared[:, None] + squared[None, :] - 2 * gram)
+
+
+def _differences(x, budget=1 << 22):
+    """sum_k (x_ik - x_jk)^2 over chunks of k with (B, B, chunk) pieces of <= `budget`."""
+    size, dim = x.shape
+    chunk = max(1, budget // (size * size))
+    total = 0
+    for start in range(0, dim, chunk):
+        piece = x[:, start : start + chunk]
+        total = total + keras.ops.sum(keras.ops.square(piece[:, None] - piece[None, :]), -1)
+    return total
+
+
+def _compiled_value_and_gradient(squared_distances):
+    """sum(sqrt(d^2 + 1e-6)) and its gradient, compiled as a training step would be."""
+
+    def loss(x):
+        return keras.ops.sum(keras.ops.sqrt(squared_distances(x) + 1e-6))
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        step = jax.jit(jax.value_and_grad(loss))
+        return lambda x: jax.block_until_ready(step(x))
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        @tf.function(jit_compile=True)
+        def step(x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                value = loss(x)
+            return value, tape.gradient(value, x)
+
+        return lambda x: [t.numpy() for t in step(x)]
+
+    def eager_step(x):  # torch: eager, as Keras trains by default
+        x = x.detach().requires_grad_(True)
+        value = loss(x)
+        value.backward()
+        return value, x.grad
+
+    return eager_step
+
+
+@pytest.fixture
+def one_torch_thread():
+    """torch on one thread: with two, a busy machine makes eager timings swing tenfold."""
+    if keras.backend.backend() != "torch":
+        yield
+        return
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.slow
+def test_timing_of_the_distance_forms(one_torch_thread):
+    # Run with `-s` to see the table. Forward and backward of sum(d) in float32, compiled
+    # on JAX (jax.jit) and TensorFlow (XLA), eager on torch; median of repeated runs.
+    forms = {
+        "gram": _gram_form,
+        "kerasloss": distances.pairwise_squared_euclidean,
+        "differences": _differences,
+    }
+    rows = []
+    for size, dim in [(1024, 128), (256, 64)]:
+        x = np.random.default_rng(0).normal(size=(size, dim)).astype(np.float32)
+        x = keras.ops.convert_to_tensor(x / np.linalg.norm(x, axis=1, keepdims=True))
+        medians = {}
+        for name, form in forms.items():
+            step = _compiled_value_and_gradient(form)
+            step(x)  # compile
+            times = []
+            for _ in range(5 if size > 500 else 20):
+                start = time.perf_counter()
+                step(x)
+                times.append(time.perf_counter() - start)
+            medians[name] = float(np.median(times))
+        rows.append((size, dim, medians))
+        print(
+            f"\n{keras.backend.backend():10s} B={size:4d} D={dim:3d}  "
+            + "  ".join(f"{n} {1e3 * t:8.1f} ms" for n, t in medians.items())
+            + f"  kerasloss/gram {medians['kerasloss'] / medians['gram']:.1f}x"
+            + f"  differences/gram {medians['differences'] / medians['gram']:.1f}x"
+        )
+    for _, _, medians in rows:
+        assert medians["kerasloss"] < medians["differences"]
