@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
+import math
 import time
 
 import keras
 import numpy as np
 import pytest
 
+import _reference as ref
+import kerasloss
 from _autodiff import autodiff, finite_differences, float64_context
 from kerasloss._internal import distances, dtypes, masking, mining
 
@@ -381,3 +385,245 @@ def test_timing_of_the_distance_forms(one_torch_thread):
         )
     for _, _, medians in rows:
         assert medians["kerasloss"] < medians["differences"]
+
+
+# ------------------------------------------------------------------ the precision policy
+
+
+def test_to_working_computes_sixteen_bits_in_float32_and_names_the_dtype_to_return():
+    for given, work in [("float16", "float32"), ("bfloat16", "float32"), ("float32", "float32")]:
+        x, back = dtypes.to_working(keras.ops.ones((2,), dtype=given))
+        assert (keras.backend.standardize_dtype(x.dtype), back) == (work, given)
+    x, back = dtypes.to_working(np.array([1, 2], np.int32))
+    assert keras.backend.standardize_dtype(x.dtype) == back == keras.config.floatx()
+    with float64_context():
+        x, back = dtypes.to_working(np.ones(2))
+        assert keras.backend.standardize_dtype(x.dtype) == back == "float64"
+
+
+def test_probability_epsilon_is_the_clip_of_the_given_dtype():
+    # Keras' 1e-7 where 1 - 1e-7 < 1 is representable; else the gap below 1.
+    assert dtypes.probability_epsilon("float32") == dtypes.probability_epsilon("float64") == 1e-7
+    assert dtypes.probability_epsilon("float16") == 2.0**-11
+    assert dtypes.probability_epsilon("bfloat16") == 2.0**-8
+    for dtype in ("float16", "bfloat16", "float32"):
+        eps = dtypes.probability_epsilon(dtype)
+        below_one = keras.ops.convert_to_tensor(1.0 - eps, dtype=dtype)
+        assert float(keras.ops.cast(below_one, "float32")) < 1.0
+
+
+def _assert_prefix_sums(got, x):
+    """Each prefix sum of the rows of x within ceil(log2 n) float64 roundings of exact."""
+    rows, got = x.reshape(-1, x.shape[-1]), got.reshape(-1, x.shape[-1])
+    exact = np.array([[math.fsum(row[: k + 1]) for k in range(len(row))] for row in rows])
+    steps = max(1, math.ceil(math.log2(x.shape[-1])))
+    assert np.all(np.abs(got - exact) <= steps * 2.0**-53 * np.cumsum(np.abs(rows), -1))
+
+
+@pytest.mark.parametrize("shape", [(1,), (7,), (5, 33), (3, 64)])
+def test_float64_cumsum_keeps_every_digit(shape):
+    rng = np.random.default_rng(len(shape))
+    x = rng.normal(size=shape) * 10.0 ** rng.integers(-3, 4, size=shape)
+    with float64_context():
+        got = dtypes.cumsum(keras.ops.convert_to_tensor(x), axis=-1)
+        assert keras.backend.standardize_dtype(got.dtype) == "float64"
+        along_first = dtypes.cumsum(keras.ops.convert_to_tensor(x.T), axis=0)
+        got, along_first = _np(got), _np(along_first)
+    _assert_prefix_sums(got, x)  # Keras' torch cumsum: off by 1e-8 relative
+    _assert_prefix_sums(along_first.T, x)
+
+
+def test_float64_mean_keeps_every_digit():
+    x = 1.0 + np.random.default_rng(3).uniform(size=(4, 9)) * 1e-9  # float32 keeps 1.0 only
+    with float64_context():
+        got = dtypes.mean(keras.ops.convert_to_tensor(x), axis=-1)
+        assert keras.backend.standardize_dtype(got.dtype) == "float64"
+        np.testing.assert_allclose(_np(got), x.mean(-1), rtol=1e-15)
+
+
+def _float64_inputs():
+    rng = np.random.default_rng(30)
+    onehot = np.eye(4)[[0, 1, 2, 3, 1, 0]]
+    logits = rng.normal(scale=2.0, size=(6, 4))
+    probs = ref.softmax(logits)
+    probs[0] = [1e-9, 0.6, 0.4 - 1e-9, 0.0]  # below the clip of 1e-7: the clip must be float64
+    table = rng.uniform(0.5, 3.0, size=(4, 4))
+    tables = rng.uniform(0.0, 4.0, size=(6, 4, 4))
+    multi = (rng.uniform(size=(6, 5)) < 0.5).astype(np.float64)
+    multi[0] = [1.0, 0.0, 0.0, 0.0, 0.0]
+    scores = rng.normal(size=(6, 5))
+    binary_probs = ref.sigmoid(2.0 * scores)
+    binary_probs[0, :2] = [1e-9, 1.0 - 1e-12]
+    return {
+        "onehot": onehot,
+        "logits": logits,
+        "probs": probs,
+        "table": table,
+        "packed": np.concatenate([onehot, tables.reshape(6, 16)], axis=1),
+        "tables": tables,
+        "multi": multi,
+        "scores": scores,
+        "binary_probs": binary_probs,
+        "labels": np.array([0, 0, 1, 1, 2, 2]),
+        "embeddings": rng.normal(size=(6, 3)),
+        "triplet": rng.normal(size=(3, 6, 3)),
+        "centers": rng.normal(size=(3, 3)),
+    }
+
+
+def _triplet_mean(v, **kwargs):
+    values = kerasloss.triplet_loss(v["labels"], v["embeddings"], **kwargs)
+    return values, None  # per-anchor shares: only their mean has a reference
+
+
+def _float64_cases(v):
+    """Per registered loss function: (call, reference) pairs, all in float64."""
+    a, p, n = v["triplet"]
+    t = v["onehot"]
+    return {
+        "cost_sensitive_crossentropy": [
+            (
+                lambda: kerasloss.cost_sensitive_crossentropy(
+                    t, v["logits"], cost_matrix=v["table"], from_logits=True
+                ),
+                ref.cost_sensitive(t, v["logits"], v["table"], True),
+            ),
+            (
+                lambda: kerasloss.cost_sensitive_crossentropy(
+                    t, v["probs"], cost_matrix=v["table"]
+                ),
+                ref.cost_sensitive(t, v["probs"], v["table"], False),
+            ),
+            (
+                lambda: kerasloss.cost_sensitive_crossentropy(
+                    v["packed"], v["logits"], from_logits=True
+                ),
+                ref.cost_sensitive(t, v["logits"], v["tables"], True),
+            ),
+        ],
+        "label_smoothing_crossentropy": [
+            (
+                lambda: kerasloss.label_smoothing_crossentropy(
+                    t, v["logits"], epsilon=0.2, from_logits=True
+                ),
+                ref.label_smoothing(t, v["logits"], 0.2, True),
+            ),
+            (
+                lambda: kerasloss.label_smoothing_crossentropy(t, v["probs"], epsilon=0.2),
+                ref.label_smoothing(t, v["probs"], 0.2, False),
+            ),
+        ],
+        "binary_focal_loss": [
+            (
+                lambda: kerasloss.binary_focal_loss(v["multi"], v["scores"], from_logits=True),
+                ref.binary_focal(v["multi"], v["scores"], 2.0, 0.25, True),
+            ),
+            (
+                lambda: kerasloss.binary_focal_loss(
+                    v["multi"], v["binary_probs"], gamma=0.5, alpha=None
+                ),
+                ref.binary_focal(v["multi"], v["binary_probs"], 0.5, None, False),
+            ),
+        ],
+        "bpmll_loss": [
+            (
+                lambda: kerasloss.bpmll_loss(v["multi"], v["scores"]),
+                ref.bpmll(v["multi"], v["scores"]),
+            )
+        ],
+        "center_loss": [
+            (
+                lambda: kerasloss.center_loss(v["embeddings"], v["labels"], v["centers"]),
+                ref.center_loss(v["embeddings"], v["labels"], v["centers"]),
+            )
+        ],
+        "triplet_margin_loss": [
+            (
+                lambda d=d: kerasloss.triplet_margin_loss(a, p, n, margin=0.3, distance=d),
+                ref.triplet_margin(a, p, n, 0.3, d),
+            )
+            for d in distances.DISTANCES
+        ],
+        "triplet_loss": [
+            (
+                lambda d=d, m=m: kerasloss.triplet_loss(
+                    v["labels"], v["embeddings"], margin=0.3, distance=d, mining=m
+                ),
+                ref.mined_triplet(v["labels"], v["embeddings"], 0.3, d, m),
+            )
+            for d in distances.DISTANCES
+            for m in mining.MINING
+        ],
+    }
+
+
+def _registered(kind):
+    objects = keras.saving.get_custom_objects()
+    return {
+        name.split(">")[1]: obj
+        for name, obj in objects.items()
+        if name.startswith("kerasloss>") and kind(obj)
+    }
+
+
+def test_every_registered_loss_function_keeps_float64():
+    v = _float64_inputs()
+    cases = _float64_cases(v)
+    assert set(cases) == set(_registered(inspect.isfunction))
+    for name, calls in cases.items():
+        for call, expected in calls:
+            with float64_context():
+                got = call()
+                assert keras.backend.standardize_dtype(got.dtype) == "float64", name
+                got = _np(got)
+            if name == "triplet_loss":  # per-anchor values whose mean is the loss
+                got = got.sum() / got.shape[0]
+            np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-300, err_msg=name)
+
+
+def test_every_registered_loss_class_keeps_float64():
+    v = _float64_inputs()
+    t, logits = v["onehot"], v["logits"]
+    focal = kerasloss.BinaryFocalLoss(from_logits=True)
+    cases = {
+        "BPMLLLoss": (
+            kerasloss.BPMLLLoss(dtype="float64", reduction=None),
+            (v["multi"], v["scores"]),
+            ref.bpmll(v["multi"], v["scores"]),
+        ),
+        "BinaryFocalLoss": (
+            kerasloss.BinaryFocalLoss(from_logits=True, dtype="float64", reduction=None),
+            (v["multi"], v["scores"]),
+            ref.binary_focal(v["multi"], v["scores"], 2.0, 0.25, True),
+        ),
+        "CombinedLoss": (
+            kerasloss.CombinedLoss([focal, focal], [0.3, 0.4], dtype="float64", reduction=None),
+            (v["multi"], v["scores"]),
+            0.7 * ref.binary_focal(v["multi"], v["scores"], 2.0, 0.25, True),
+        ),
+        "CostSensitiveCrossentropy": (
+            kerasloss.CostSensitiveCrossentropy(
+                cost_matrix=v["table"], from_logits=True, dtype="float64", reduction=None
+            ),
+            (t, logits),
+            ref.cost_sensitive(t, logits, v["table"], True),
+        ),
+        "LabelSmoothingCrossentropy": (
+            kerasloss.LabelSmoothingCrossentropy(dtype="float64", reduction=None),
+            (t, v["probs"]),
+            ref.label_smoothing(t, v["probs"], 0.1, False),
+        ),
+        "TripletLoss": (
+            kerasloss.TripletLoss(mining="batch_all", dtype="float64", reduction="sum"),
+            (v["labels"], v["embeddings"]),
+            6 * ref.mined_triplet(v["labels"], v["embeddings"], 1.0, "euclidean", "batch_all"),
+        ),
+    }
+    losses = _registered(lambda obj: isinstance(obj, type) and issubclass(obj, keras.losses.Loss))
+    assert set(cases) == set(losses)
+    for name, (loss, inputs, expected) in cases.items():
+        with float64_context():
+            got = loss(*inputs)
+            assert keras.backend.standardize_dtype(got.dtype) == "float64", name
+            got = _np(got)
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-300, err_msg=name)
