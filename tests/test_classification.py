@@ -19,7 +19,7 @@ B, C = 8, 4
 
 @dataclasses.dataclass
 class Case:
-    """One loss under test with its data: `reference(y_pred, from_logits)` is NumPy float64."""
+    """One loss under test with its data: `ref(y_true, y_pred, from_logits)` is NumPy float64."""
 
     id: str
     cls: type
@@ -27,12 +27,15 @@ class Case:
     kwargs: dict
     y_true: np.ndarray
     logits: np.ndarray
-    reference: Callable
+    ref: Callable
     to_probabilities: Callable
 
     def y_pred(self, from_logits):
         x = self.logits if from_logits else self.to_probabilities(self.logits)
         return np.asarray(x, np.float32)
+
+    def reference(self, y_pred, from_logits):
+        return self.ref(self.y_true, y_pred, from_logits)
 
 
 def _cases():
@@ -44,6 +47,13 @@ def _cases():
     tables = rng.uniform(0.0, 4.0, size=(B, C, C))
     multi_hot = (rng.uniform(size=(B, 5)) < 0.4).astype(np.float32)
     multi_logits = rng.normal(scale=2.0, size=(B, 5)).astype(np.float32)
+
+    def packed_reference(y_true, y_pred, from_logits):
+        # The labels and tables as the loss sees them: unpacked from y_true.
+        y_true = np.asarray(y_true, np.float64)
+        per_example = y_true[:, C:].reshape(-1, C, C)
+        return ref.cost_sensitive(y_true[:, :C], y_pred, per_example, from_logits)
+
     return [
         Case(
             "cost_sensitive_table",
@@ -52,7 +62,7 @@ def _cases():
             {"cost_matrix": table},
             onehot,
             logits,
-            lambda p, fl: ref.cost_sensitive(onehot, p, table, fl),
+            lambda t, p, fl: ref.cost_sensitive(t, p, table, fl),
             ref.softmax,
         ),
         Case(
@@ -62,7 +72,7 @@ def _cases():
             {"cost_matrix": None},
             kerasloss.pack_example_costs(onehot, tables),
             logits,
-            lambda p, fl: ref.cost_sensitive(onehot, p, tables, fl),
+            packed_reference,
             ref.softmax,
         ),
         Case(
@@ -72,7 +82,7 @@ def _cases():
             {"epsilon": 0.2},
             onehot,
             logits,
-            lambda p, fl: ref.label_smoothing(onehot, p, 0.2, fl),
+            lambda t, p, fl: ref.label_smoothing(t, p, 0.2, fl),
             ref.softmax,
         ),
         Case(
@@ -82,7 +92,7 @@ def _cases():
             {"gamma": 2.0, "alpha": 0.25},
             multi_hot,
             multi_logits,
-            lambda p, fl: ref.binary_focal(multi_hot, p, 2.0, 0.25, fl),
+            lambda t, p, fl: ref.binary_focal(t, p, 2.0, 0.25, fl),
             ref.sigmoid,
         ),
         Case(
@@ -92,7 +102,7 @@ def _cases():
             {"gamma": 0.5, "alpha": None},
             multi_hot,
             multi_logits,
-            lambda p, fl: ref.binary_focal(multi_hot, p, 0.5, None, fl),
+            lambda t, p, fl: ref.binary_focal(t, p, 0.5, None, fl),
             ref.sigmoid,
         ),
     ]
@@ -166,15 +176,85 @@ def test_gradient_matches_finite_differences(case, from_logits):
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
 
 
+# 16-bit inputs are computed in float32 and the loss is rounded once to 16 bits: it is the
+# float64 loss of the rounded inputs within that rounding, half an ulp (2^-11 relative in
+# float16, 2^-8 in bfloat16), plus 2^-18 for float32's own rounding on the way.
+SIXTEEN_BIT_RTOL = {"float16": 2.0**-11 + 2.0**-18, "bfloat16": 2.0**-8 + 2.0**-18}
+sixteen_bit = pytest.mark.parametrize("dtype", list(SIXTEEN_BIT_RTOL))
+
+
+def _rounded(x, dtype):
+    """x as a tensor of `dtype`, as the backend rounds it, and those values in float64."""
+    tensor = ops.convert_to_tensor(np.asarray(x, np.float32), dtype=dtype)
+    return tensor, _np(ops.cast(tensor, "float32")).astype(np.float64)
+
+
+def _as_float64(x):
+    return _np(ops.cast(x, "float32")).astype(np.float64)
+
+
 @each_case
-@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@sixteen_bit
 def test_low_precision_is_finite_and_close(case, dtype):
     loss = case.cls(from_logits=True, reduction=None, dtype=dtype, **case.kwargs)
     got = loss(case.y_true, case.logits)
     assert keras.backend.standardize_dtype(got.dtype) == dtype
-    got = _np(ops.cast(got, "float32"))
-    assert np.all(np.isfinite(got))
-    np.testing.assert_allclose(got, case.reference(case.logits, True), rtol=5e-2, atol=5e-2)
+    _, y_true = _rounded(case.y_true, dtype)
+    _, logits = _rounded(case.logits, dtype)
+    np.testing.assert_allclose(
+        _as_float64(got), case.ref(y_true, logits, True), rtol=SIXTEEN_BIT_RTOL[dtype]
+    )
+
+
+@each_case
+@logits_or_probs
+@sixteen_bit
+def test_sixteen_bit_inputs_give_the_float64_loss_of_the_rounded_inputs(case, from_logits, dtype):
+    x = case.logits / 2
+    y_pred = x if from_logits else case.to_probabilities(x)
+    if not from_logits:
+        # Inside the clip of 16-bit probabilities, where it and the reference's agree.
+        assert 2.0**-7 < y_pred.min() and y_pred.max() < 1 - 2.0**-7
+    true_tensor, y_true = _rounded(case.y_true, dtype)
+    pred_tensor, y_pred = _rounded(y_pred, dtype)
+    got = case.fn(true_tensor, pred_tensor, from_logits=from_logits, **case.kwargs)
+    assert keras.backend.standardize_dtype(got.dtype) == dtype
+    np.testing.assert_allclose(
+        _as_float64(got), case.ref(y_true, y_pred, from_logits), rtol=SIXTEEN_BIT_RTOL[dtype]
+    )
+
+
+@sixteen_bit
+def test_sixteen_bit_focal_loss_at_a_small_probability(dtype):
+    # Computed in float16 this was 0.7% off at p = 0.03; in float32, then rounded, it is exact
+    # to the last bit of the output.
+    y = np.array([[1.0], [0.0], [1.0], [0.0]], np.float32)
+    p = np.array([[0.03], [0.97], [0.3], [0.2]], np.float32)  # losses in float16's normal range
+    pred_tensor, p16 = _rounded(p, dtype)
+    for gamma, alpha in [(2.0, 0.25), (0.5, None), (3.0, 0.9)]:
+        got = kerasloss.binary_focal_loss(y, pred_tensor, gamma=gamma, alpha=alpha)
+        expected = ref.binary_focal(y, p16, gamma, alpha, False)
+        np.testing.assert_allclose(_as_float64(got), expected, rtol=SIXTEEN_BIT_RTOL[dtype])
+
+
+@sixteen_bit
+def test_sixteen_bit_probabilities_are_clipped_at_the_gap_below_one(dtype):
+    # Probabilities given in 16 bits are clipped to [eps, 1 - eps] with eps the gap below 1
+    # of their dtype (1 - 1e-7 is 1 there), though they are computed in float32.
+    eps = {"float16": 2.0**-11, "bfloat16": 2.0**-8}[dtype]
+    rtol = SIXTEEN_BIT_RTOL[dtype]
+    wrong = -np.log(eps)  # -log of a probability clipped up to eps
+    focal = kerasloss.binary_focal_loss(
+        [[1.0, 0.0]], _rounded([[0.0, 1.0]], dtype)[0], gamma=2.0, alpha=0.25
+    )
+    np.testing.assert_allclose(_as_float64(focal), [(1 - eps) ** 2 * wrong], rtol=rtol)
+    one_hot = _rounded([[0.0, 1.0, 0.0]], dtype)[0]
+    smoothed = kerasloss.label_smoothing_crossentropy([[1.0, 0.0, 0.0]], one_hot, epsilon=0.3)
+    to_uniform = (2 * wrong - np.log(1 - eps)) / 3
+    np.testing.assert_allclose(_as_float64(smoothed), [0.7 * wrong + 0.3 * to_uniform], rtol=rtol)
+    table = np.array([[0.0, 2.0, 1.0], [1.0, 0.0, 1.0], [1.0, 1.0, 0.0]])
+    costly = kerasloss.cost_sensitive_crossentropy([[1.0, 0.0, 0.0]], one_hot, cost_matrix=table)
+    np.testing.assert_allclose(_as_float64(costly), [2.0 * wrong], rtol=rtol)
 
 
 @each_case
@@ -457,11 +537,22 @@ def test_low_precision_probabilities_stay_finite_at_0_and_1(case, dtype):
 
 
 def test_cost_matrix_must_fit_the_compute_dtype():
+    # A float16 loss computes in float32: a cost beyond float16's 65504 is usable, as long
+    # as the loss itself fits float16 (here 8e4 times a cross-entropy of about 0.75).
+    table = np.array([[0.0, 8e4], [8e4, 0.0]])
     loss = kerasloss.CostSensitiveCrossentropy(
-        cost_matrix=np.full((2, 2), 1e5), from_logits=True, dtype="float16"
+        cost_matrix=table, from_logits=True, dtype="float16", reduction=None
     )
-    with pytest.raises(ValueError, match="65504"):
-        loss(np.eye(2)[[0, 1]], np.zeros((2, 2)))
+    y_true, logits = np.eye(2)[[0, 1]], np.array([[0.0, 0.1], [0.2, 0.0]])  # both wrong
+    got = loss(y_true, logits)
+    assert keras.backend.standardize_dtype(got.dtype) == "float16"
+    _, logits16 = _rounded(logits, "float16")
+    expected = ref.cost_sensitive(y_true, logits16, table, True)
+    np.testing.assert_allclose(_as_float64(got), expected, rtol=SIXTEEN_BIT_RTOL["float16"])
+    with pytest.raises(ValueError, match=r"3\.40282e\+38"):
+        kerasloss.cost_sensitive_crossentropy(
+            y_true, logits.astype(np.float16), cost_matrix=np.full((2, 2), 1e39)
+        )
 
 
 def test_function_checks_an_array_cost_matrix():

@@ -24,15 +24,9 @@ BACKEND = keras.backend.backend()
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 MARGIN = 0.3
 
-# Keras' type promotion maps float64 to float32 off TensorFlow (keras.backend.result_type),
-# so on torch ops.cumsum of float64 computes in float32 (batch_all's prefix sums; the code
-# uses einsum and where instead of matmul and maximum). JAX with x64 and TensorFlow keep
-# float64 throughout.
-FLOAT64_RTOL = 1e-6 if BACKEND == "torch" else 1e-12
-
-
-def _float64_rtol(mining):
-    return FLOAT64_RTOL if mining == "batch_all" else 1e-12
+# float64 stays float64 on every backend, batch_all's prefix sums included (Keras' torch
+# cumsum computes float64 in float32; kerasloss sums float64 by a scan of its own).
+FLOAT64_RTOL = 1e-12
 
 
 each_distance = pytest.mark.parametrize("distance", DISTANCES)
@@ -203,7 +197,7 @@ def test_mined_loss_matches_reference_in_float64(mining, distance):
     with float64_context():
         got = _mean_loss(labels, x, margin=MARGIN, distance=distance, mining=mining)
     expected = ref.mined_triplet(labels, x, MARGIN, distance, mining)
-    np.testing.assert_allclose(got, expected, rtol=_float64_rtol(mining))
+    np.testing.assert_allclose(got, expected, rtol=FLOAT64_RTOL)
 
 
 @each_distance

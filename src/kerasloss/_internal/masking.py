@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from keras import ops
 
+from kerasloss._internal.types import Tensor, TensorLike
 
-def label_masks(labels):
+
+def label_masks(labels: TensorLike) -> tuple[Tensor, Tensor]:
     """Positive and negative masks (B, B), bool, from labels of shape (B,).
 
     `positive[a, p]`: same label and p != a (an anchor is not its own positive).
@@ -24,7 +26,7 @@ def label_masks(labels):
     return ops.logical_and(same, not_self), ops.logical_not(same)
 
 
-def masked_max(x, mask, axis=-1):
+def masked_max(x: TensorLike, mask: TensorLike, axis: int = -1) -> Tensor:
     """max of x over `mask` along `axis`; the minimum of the whole row where `mask` is empty.
 
     Written as max((x - m) * mask) + m with m the row minimum: no -inf fill, and every
@@ -37,7 +39,7 @@ def masked_max(x, mask, axis=-1):
     return ops.squeeze(ops.max((x - low) * mask, axis=axis, keepdims=True) + low, axis)
 
 
-def masked_min(x, mask, axis=-1):
+def masked_min(x: TensorLike, mask: TensorLike, axis: int = -1) -> Tensor:
     """min of x over `mask` along `axis`; the maximum of the whole row where `mask` is empty."""
     x = ops.convert_to_tensor(x)
     mask = ops.cast(mask, x.dtype)
@@ -45,7 +47,7 @@ def masked_min(x, mask, axis=-1):
     return ops.squeeze(ops.min((x - high) * mask, axis=axis, keepdims=True) + high, axis)
 
 
-def masked_logsumexp(x, mask, nonempty):
+def masked_logsumexp(x: Tensor, mask: Tensor, nonempty: Tensor) -> Tensor:
     """log sum_{j: mask_j} exp(x_j) over the last axis, finite in value and gradient.
 
     Entries outside the mask never enter an `exp`: each masked-out entry is replaced by
@@ -63,7 +65,7 @@ def masked_logsumexp(x, mask, nonempty):
     return ops.where(nonempty, value, ops.zeros_like(value))
 
 
-def first_argmax(x):
+def first_argmax(x: Tensor) -> Tensor:
     """argmax over the last axis that takes the first index on ties, on every backend.
 
     `tf.math.argmax` does not promise which index wins a tie, so the index is the

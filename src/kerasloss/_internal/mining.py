@@ -8,12 +8,15 @@ the loss.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import cast
 
 from keras import ops
 
 from kerasloss._internal.checks import check_real
 from kerasloss._internal.dtypes import constant, cumsum, positive_part
 from kerasloss._internal.masking import masked_max, masked_min
+from kerasloss._internal.types import Tensor, TensorLike
 
 MINING = ("batch_hard", "semi_hard", "batch_all")
 
@@ -27,10 +30,11 @@ def check_mining(mining: object) -> str:
 
 def check_margin(margin: object) -> float:
     """A finite margin >= 0."""
-    return check_real("margin", margin, low=0.0)
+    # check_real returns None only with allow_none=True.
+    return cast(float, check_real("margin", margin, low=0.0))
 
 
-def sorted_by_mask(x, mask):
+def sorted_by_mask(x: TensorLike, mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """Each row's masked entries in ascending order, first, with O(B^2) memory.
 
     Returns `(keys, values, counts)`: `keys` holds the masked entries of each row in
@@ -48,7 +52,9 @@ def sorted_by_mask(x, mask):
     )
 
 
-def prefix_length(sorted_rows, queries, predicate):
+def prefix_length(
+    sorted_rows: Tensor, queries: Tensor, predicate: Callable[[Tensor, Tensor], Tensor]
+) -> Tensor:
     """For each query q[a, j], the length of the prefix of row a where predicate(v, q) holds.
 
     `predicate(v, q)` must hold on a prefix of each row of `sorted_rows` (B, M) (true,
@@ -74,7 +80,9 @@ def prefix_length(sorted_rows, queries, predicate):
 # ------------------------------------------------------------------ strategies
 
 
-def batch_hard(distances, positive, negative, *, margin, soft=False):
+def batch_hard(
+    distances: Tensor, positive: Tensor, negative: Tensor, *, margin: float, soft: bool = False
+) -> Tensor:
     """Hardest positive and hardest negative per anchor (TensorFlow Addons' TripletHardLoss).
 
     loss_a = max(max_p D[a, p] - min_n D[a, n] + margin, 0), or with `soft`,
@@ -88,7 +96,7 @@ def batch_hard(distances, positive, negative, *, margin, soft=False):
     return positive_part(gap + constant(margin, distances.dtype))
 
 
-def per_anchor_share(totals, count, distances):
+def per_anchor_share(totals: Tensor, count: Tensor, distances: Tensor) -> Tensor:
     """totals_a * B / count: values whose mean is sum(totals) / count; zeros if count = 0."""
     dtype = distances.dtype
     batch = ops.cast(ops.shape(distances)[0], dtype)
@@ -97,7 +105,7 @@ def per_anchor_share(totals, count, distances):
     return totals * ops.cast(scale, dtype)
 
 
-def semi_hard(distances, positive, negative, *, margin):
+def semi_hard(distances: Tensor, positive: Tensor, negative: Tensor, *, margin: float) -> Tensor:
     """Semi-hard negatives per (anchor, positive) pair (TensorFlow Addons' TripletSemiHardLoss).
 
     For every pair (a, p) the negative is the closest one farther than p,
@@ -124,7 +132,7 @@ def semi_hard(distances, positive, negative, *, margin):
     return per_anchor_share(ops.sum(pair_loss, axis=1), ops.sum(mask), distances)
 
 
-def batch_all(distances, positive, negative, *, margin):
+def batch_all(distances: Tensor, positive: Tensor, negative: Tensor, *, margin: float) -> Tensor:
     """Mean over every triplet with a positive loss (Hermans et al.'s "batch all", BA≠0).
 
     Over all (a, p, n) with p a positive and n a negative of a, the mean of
@@ -154,4 +162,8 @@ def batch_all(distances, positive, negative, *, margin):
     return per_anchor_share(totals, ops.sum(count), distances)
 
 
-STRATEGIES = {"batch_hard": batch_hard, "semi_hard": semi_hard, "batch_all": batch_all}
+STRATEGIES: dict[str, Callable[..., Tensor]] = {
+    "batch_hard": batch_hard,
+    "semi_hard": semi_hard,
+    "batch_all": batch_all,
+}

@@ -3,10 +3,15 @@
 Every function returns one value per sample and its class twin adds reduction,
 `sample_weight` and serialization. All of them agree across the TensorFlow, JAX and
 PyTorch backends: from logits they work in log space, and from probabilities they
-clip the same way on every backend.
+clip the same way on every backend. They follow kerasloss' precision policy
+(`kerasloss._internal.dtypes`): float16 and bfloat16 inputs are computed in float32 and
+the loss is returned in the input's dtype, float64 stays float64, and integer inputs
+become Keras' floatx.
 """
 
 from __future__ import annotations
+
+from typing import cast
 
 import numpy as np
 from keras import ops
@@ -14,13 +19,16 @@ from keras import ops
 from kerasloss._internal import checks as _checks
 from kerasloss._internal.base import PerSampleLoss
 from kerasloss._internal.dtypes import (
-    float_tensor,
+    constant,
     largest,
+    mean,
     probability_epsilon,
     smallest_normal,
+    to_working,
 )
 from kerasloss._internal.masking import first_argmax
 from kerasloss._internal.registration import register
+from kerasloss._internal.types import DTypeLike, Reduction, Tensor, TensorLike
 
 __all__ = [
     "BinaryFocalLoss",
@@ -37,33 +45,54 @@ __all__ = [
 # --------------------------------------------------------------------------- helpers
 
 
-def _prologue(y_true, y_pred):
-    y_pred = float_tensor(y_pred)
+def _prologue(y_true: TensorLike, y_pred: TensorLike) -> tuple[Tensor, Tensor, str]:
+    """y_true and y_pred in the dtype to compute in, and the dtype to return (y_pred's)."""
+    y_pred, dtype = to_working(y_pred)
     y_true = ops.convert_to_tensor(y_true, dtype=y_pred.dtype)
-    return y_true, y_pred
+    return y_true, y_pred, dtype
 
 
-def _log_probabilities(y_pred, from_logits):
+def _clip_probabilities(p: Tensor, given_dtype: str) -> Tensor:
+    """p clipped to [eps, 1 - eps], eps from the dtype the probabilities were given in.
+
+    The bounds are tensors of p's dtype: torch turns a Python float bound into float32,
+    which would round a float64 clip.
+    """
+    eps = probability_epsilon(given_dtype)
+    return ops.clip(p, constant(eps, p.dtype), constant(1.0 - eps, p.dtype))
+
+
+def _log_probabilities(y_pred: Tensor, from_logits: bool, given_dtype: str) -> Tensor:
     """log p over the last axis, from logits or from (unnormalised) probabilities."""
     if from_logits:
         return ops.log_softmax(y_pred, axis=-1)
     # Keras' convention for probabilities, kept on every backend: renormalise, then clip
     # away from 0 and 1 so that the log and its gradient stay finite.
-    eps = probability_epsilon(y_pred.dtype)
     y_pred = y_pred / ops.sum(y_pred, axis=-1, keepdims=True)
-    return ops.log(ops.clip(y_pred, eps, 1.0 - eps))
+    return ops.log(_clip_probabilities(y_pred, given_dtype))
+
+
+def _real(name: str, value: object, **bounds: float) -> float:
+    """A finite real hyper-parameter within `bounds` (`low`, `high`), never None."""
+    return cast(float, _checks.check_real(name, value, **bounds))
 
 
 # ------------------------------------------------------------ cost-sensitive cross-entropy
 
 
-def pack_example_costs(y_true, costs):
+def pack_example_costs(y_true: TensorLike, costs: TensorLike) -> np.ndarray:
     """Packs labels and one cost table per example into one target array for `fit`.
 
     `model.fit(x, y)` takes a single `y` per output on every backend. This puts the
-    one-hot labels (B, C) and the per-example cost tables (B, C, C) side by side as
-    (B, C + C*C), which `CostSensitiveCrossentropy(cost_matrix=None)` unpacks. The
-    tables are targets, not model inputs, so prediction never needs them.
+    one-hot labels (B, C) and the per-example cost tables (B, C, C) side by side, which
+    `CostSensitiveCrossentropy(cost_matrix=None)` unpacks. The tables are targets, not
+    model inputs, so prediction never needs them.
+
+    Formula:
+
+    ```python
+    packed[k] = concatenate([y_true[k], costs[k].reshape(C * C)])   # C + C*C entries
+    ```
 
     Args:
         y_true: one-hot (or soft) labels, shape (B, C); integer class ids of shape
@@ -80,9 +109,12 @@ def pack_example_costs(y_true, costs):
         TypeError: if `y_true` or `costs` does not hold numbers.
 
     Example:
-        >>> y = pack_example_costs(np.eye(3)[[0, 2]], np.ones((2, 3, 3)))
-        >>> y.shape
+        >>> y = pack_example_costs([0, 2], np.ones((2, 3, 3)))
+        >>> print(y.shape)
         (2, 12)
+
+    Reference: example-dependent costs as in Zadrozny, Langford and Abe, "Cost-Sensitive
+    Learning by Cost-Proportionate Example Weighting", ICDM 2003.
     """
     costs = _checks.check_cost_table("costs", costs, batched=True, largest=largest("float32"))
     batch_size, num_classes, _ = costs.shape
@@ -116,8 +148,34 @@ _PACKED_HINT = (
 )
 
 
-def unpack_example_costs(y_packed, num_classes: int):
-    """Splits `pack_example_costs` output into labels (..., C) and flat tables (..., C*C)."""
+def unpack_example_costs(y_packed: TensorLike, num_classes: int) -> tuple[Tensor, Tensor]:
+    """Splits `pack_example_costs` output into labels and flattened cost tables.
+
+    Formula:
+
+    ```python
+    labels, flat_costs = y_packed[..., :C], y_packed[..., C:]   # costs: (..., C, C)
+    ```
+
+    Args:
+        y_packed: packed targets, a tensor or NumPy array of shape (..., C + C*C).
+        num_classes: C, the number of classes.
+
+    Returns:
+        `(labels, flat_costs)`: labels of shape (..., C) and the cost tables flattened
+        row by row, shape (..., C*C), of `y_packed`'s type and dtype.
+
+    Raises:
+        ValueError: if the last axis of `y_packed` is not C + C*C.
+
+    Example:
+        >>> packed = pack_example_costs([0, 2], np.ones((2, 3, 3)))
+        >>> labels, flat_costs = unpack_example_costs(packed, 3)
+        >>> print(labels.shape, flat_costs.shape)
+        (2, 3) (2, 9)
+
+    Reference: the inverse of `pack_example_costs`.
+    """
     width = num_classes + num_classes * num_classes
     if not y_packed.shape or y_packed.shape[-1] != width:
         raise ValueError(
@@ -128,8 +186,19 @@ def unpack_example_costs(y_packed, num_classes: int):
 
 
 @register
-def cost_sensitive_crossentropy(y_true, y_pred, *, cost_matrix=None, from_logits=False):
+def cost_sensitive_crossentropy(
+    y_true: TensorLike,
+    y_pred: TensorLike,
+    *,
+    cost_matrix: TensorLike | None = None,
+    from_logits: bool = False,
+) -> Tensor:
     """Cross-entropy weighted by the cost of the (true, predicted) class pair.
+
+    The weight is a constant: no gradient flows through the argmax. It is looked up
+    directly in the table, never through a (B, C, C) tensor. A zero on the diagonal
+    means an example classified right adds no loss and no gradient, however unsure the
+    model is; a small positive diagonal keeps pulling such examples towards confidence.
 
     Formula:
 
@@ -138,36 +207,40 @@ def cost_sensitive_crossentropy(y_true, y_pred, *, cost_matrix=None, from_logits
     loss = W[t, p] * -sum(y_true * log(softmax(y_pred)))
     ```
 
-    The weight is a constant: no gradient flows through the argmax. It is looked up
-    directly in the table, never through a (B, C, C) tensor. A zero on the diagonal
-    means an example classified right adds no loss and no gradient, however unsure the
-    model is; a small positive diagonal keeps pulling such examples towards confidence.
+    From probabilities, `softmax` is replaced by renormalising and clipping to
+    [eps, 1 - eps]: Keras' 1e-7, or for float16 and bfloat16 probabilities the gap below
+    1 of their dtype (2^-11, 2^-8), since 1 - 1e-7 rounds to 1 there.
 
     Args:
         y_true: labels, shape (B, C), one-hot or soft. With `cost_matrix=None`, labels
             and per-example tables packed by `pack_example_costs`, shape (B, C + C*C).
         y_pred: probabilities or logits, shape (B, C).
-        cost_matrix: (C, C) table, row the true class and column the predicted class,
+        cost_matrix: (C, C) table W, row the true class and column the predicted class,
             entries finite and >= 0; `None` to read one table per example from `y_true`.
         from_logits: whether `y_pred` holds logits.
 
     Returns:
-        The loss per sample, shape (B,).
+        The loss per sample, shape (B,), in `y_pred`'s dtype (16-bit inputs are computed
+        in float32; a float16 loss above 65504 is inf).
 
     Raises:
         ValueError: if a table has the wrong shape or a negative, non-finite or
-            too large entry (entries are checked when the table is an array, not a
-            backend tensor), or if `y_true` does not match `y_pred`'s shape.
+            too large entry (beyond the range of the dtype the loss computes in; entries
+            are checked when the table is an array, not a backend tensor), or if `y_true`
+            does not match `y_pred`'s shape.
+        TypeError: if `from_logits` is not a bool.
 
     Example:
         >>> w = [[0.1, 1.0], [5.0, 0.1]]  # missing class 1 costs five times more
-        >>> cost_sensitive_crossentropy([[0.0, 1.0]], [[0.8, 0.2]], cost_matrix=w)
+        >>> loss = cost_sensitive_crossentropy([[0.0, 1.0]], [[0.8, 0.2]], cost_matrix=w)
+        >>> print(keras.ops.convert_to_numpy(loss))  # 5 * -log(0.2)
+        [8.0472]
 
     Reference: in the spirit of Elkan, "The foundations of cost-sensitive learning",
     IJCAI 2001: the cost of each decision scales its error.
     """
     from_logits = _checks.check_bool("from_logits", from_logits)
-    y_true, y_pred = _prologue(y_true, y_pred)
+    y_true, y_pred, dtype = _prologue(y_true, y_pred)
     num_classes = _checks.static_num_classes("y_pred", y_pred)
     if cost_matrix is None:
         labels, flat_costs = unpack_example_costs(y_true, num_classes)
@@ -187,45 +260,66 @@ def cost_sensitive_crossentropy(y_true, y_pred, *, cost_matrix=None, from_logits
         _checks.check_same_shape(y_true, y_pred, hint=_checks.ONE_HOT_HINT)
         labels = y_true
         flat_costs = ops.reshape(ops.cast(cost_matrix, y_pred.dtype), (-1,))
-    crossentropy = -ops.sum(labels * _log_probabilities(y_pred, from_logits), axis=-1)
+    log_p = _log_probabilities(y_pred, from_logits, dtype)
+    crossentropy = -ops.sum(labels * log_p, axis=-1)
     pair = first_argmax(labels) * num_classes + first_argmax(y_pred)
     if cost_matrix is None:
         weight = ops.squeeze(ops.take_along_axis(flat_costs, pair[..., None], axis=-1), -1)
     else:
         weight = ops.take(flat_costs, pair)
-    return ops.stop_gradient(weight) * crossentropy
+    return ops.cast(ops.stop_gradient(weight) * crossentropy, dtype)
 
 
 @register
 class CostSensitiveCrossentropy(PerSampleLoss):
     """Cross-entropy weighted by a (true class, predicted class) cost table.
 
-    See `cost_sensitive_crossentropy` for the formula. With `cost_matrix=None` each
-    example brings its own table, packed into the targets by `pack_example_costs`.
+    With `cost_matrix=None` each example brings its own table, packed into the targets
+    by `pack_example_costs`. The weight is a constant (no gradient through the argmax).
+
+    Formula:
+
+    ```python
+    t, p = argmax(y_true), argmax(y_pred)        # first index on ties
+    loss = W[t, p] * -sum(y_true * log(softmax(y_pred)))
+    ```
+
+    From probabilities, `softmax` is replaced by renormalising and clipping to
+    [eps, 1 - eps] (Keras' 1e-7; 2^-11 and 2^-8 for float16 and bfloat16).
 
     Args:
-        cost_matrix: (C, C) table of finite costs >= 0 (row: true class, column:
+        cost_matrix: (C, C) table W of finite costs >= 0 (row: true class, column:
             predicted class), or `None` for per-example tables.
         from_logits: whether `y_pred` holds logits.
         reduction, name, dtype: as for `keras.losses.Loss`.
 
+    Returns:
+        Calling the loss returns the reduced loss: a scalar, or shape (B,) with
+        `reduction=None`, in the loss's `dtype` (16-bit dtypes are computed in float32).
+
     Raises:
         ValueError: if `cost_matrix` is not (C, C) or has a negative or non-finite entry.
+        TypeError: if `from_logits` is not a bool.
 
     Example:
-        >>> loss = CostSensitiveCrossentropy(cost_matrix=[[0.1, 1], [5, 0.1]], from_logits=True)
-        >>> model.compile(optimizer="adam", loss=loss)
+        >>> loss = CostSensitiveCrossentropy(cost_matrix=[[0.1, 1.0], [5.0, 0.1]])
+        >>> y_true = [[0.0, 1.0], [1.0, 0.0]]
+        >>> y_pred = [[0.8, 0.2], [0.6, 0.4]]  # wrong (cost 5), right (cost 0.1)
+        >>> print(float(loss(y_true, y_pred)))  # (5 * -log 0.2 + 0.1 * -log 0.6) / 2
+        4.0491
+
+    Reference: Elkan, "The foundations of cost-sensitive learning", IJCAI 2001.
     """
 
     def __init__(
         self,
         *,
-        cost_matrix=None,
+        cost_matrix: TensorLike | None = None,
         from_logits: bool = False,
-        reduction="sum_over_batch_size",
+        reduction: Reduction = "sum_over_batch_size",
         name: str = "cost_sensitive_crossentropy",
-        dtype=None,
-    ):
+        dtype: DTypeLike = None,
+    ) -> None:
         if cost_matrix is not None:
             cost_matrix = _checks.check_cost_table("cost_matrix", cost_matrix)
         super().__init__(
@@ -241,18 +335,32 @@ class CostSensitiveCrossentropy(PerSampleLoss):
 # ---------------------------------------------------------------------- label smoothing
 
 
+def _smoothing_hyper(epsilon: object, from_logits: object) -> tuple[float, bool]:
+    """The validated hyper-parameters of label smoothing, for the function and the class."""
+    return (
+        _real("epsilon", epsilon, low=0.0, high=1.0),
+        _checks.check_bool("from_logits", from_logits),
+    )
+
+
 @register
-def label_smoothing_crossentropy(y_true, y_pred, *, epsilon=0.1, from_logits=False):
+def label_smoothing_crossentropy(
+    y_true: TensorLike, y_pred: TensorLike, *, epsilon: float = 0.1, from_logits: bool = False
+) -> Tensor:
     """Cross-entropy against labels mixed with the uniform distribution.
+
+    This is `keras.losses.CategoricalCrossentropy(label_smoothing=epsilon)`, per sample.
 
     Formula:
 
     ```python
     loss = (1 - epsilon) * CE(y_true, p) + epsilon * CE(uniform, p)
          = CE((1 - epsilon) * y_true + epsilon / C, p)
+    CE(t, p) = -sum(t * log(p)),   p = softmax(y_pred)
     ```
 
-    which is `keras.losses.CategoricalCrossentropy(label_smoothing=epsilon)`.
+    From probabilities, p is `y_pred` renormalised and clipped to [eps, 1 - eps]
+    (Keras' 1e-7; 2^-11 and 2^-8 for float16 and bfloat16 probabilities).
 
     Args:
         y_true: one-hot (or soft) labels, shape (B, C).
@@ -261,35 +369,69 @@ def label_smoothing_crossentropy(y_true, y_pred, *, epsilon=0.1, from_logits=Fal
         from_logits: whether `y_pred` holds logits.
 
     Returns:
-        The loss per sample, shape (B,).
+        The loss per sample, shape (B,), in `y_pred`'s dtype (16-bit inputs are computed
+        in float32).
 
     Raises:
-        ValueError: if `epsilon` is outside [0, 1].
+        ValueError: if `epsilon` is outside [0, 1] or not finite, or `y_true` does not
+            have `y_pred`'s shape.
+        TypeError: if `epsilon` is not a real number or `from_logits` not a bool.
+
+    Example:
+        >>> y_true, y_pred = [[0.0, 1.0, 0.0]], [[0.1, 0.8, 0.1]]
+        >>> loss = label_smoothing_crossentropy(y_true, y_pred, epsilon=0.1)
+        >>> print(keras.ops.convert_to_numpy(loss))  # targets [1/30, 28/30, 1/30]
+        [0.3618]
 
     Reference: Szegedy et al., "Rethinking the Inception Architecture for Computer
     Vision", CVPR 2016, section 7.
     """
-    epsilon = _checks.check_real("epsilon", epsilon, low=0.0, high=1.0)
-    from_logits = _checks.check_bool("from_logits", from_logits)
-    y_true, y_pred = _prologue(y_true, y_pred)
+    epsilon, from_logits = _smoothing_hyper(epsilon, from_logits)
+    y_true, y_pred, dtype = _prologue(y_true, y_pred)
     _checks.check_same_shape(y_true, y_pred, hint=_checks.ONE_HOT_HINT)
-    log_p = _log_probabilities(y_pred, from_logits)
+    log_p = _log_probabilities(y_pred, from_logits, dtype)
     to_labels = -ops.sum(y_true * log_p, axis=-1)
-    to_uniform = -ops.mean(log_p, axis=-1)
-    return (1.0 - epsilon) * to_labels + epsilon * to_uniform
+    to_uniform = -mean(log_p, axis=-1)
+    return ops.cast((1.0 - epsilon) * to_labels + epsilon * to_uniform, dtype)
 
 
 @register
 class LabelSmoothingCrossentropy(PerSampleLoss):
-    """Label-smoothed categorical cross-entropy; see `label_smoothing_crossentropy`.
+    """Categorical cross-entropy against labels mixed with the uniform distribution.
+
+    The same as `keras.losses.CategoricalCrossentropy(label_smoothing=epsilon)`.
+
+    Formula:
+
+    ```python
+    loss = (1 - epsilon) * CE(y_true, p) + epsilon * CE(uniform, p)
+         = CE((1 - epsilon) * y_true + epsilon / C, p)
+    CE(t, p) = -sum(t * log(p)),   p = softmax(y_pred)
+    ```
+
+    From probabilities, p is `y_pred` renormalised and clipped to [eps, 1 - eps]
+    (Keras' 1e-7; 2^-11 and 2^-8 for float16 and bfloat16).
 
     Args:
         epsilon: smoothing weight in [0, 1].
         from_logits: whether `y_pred` holds logits.
         reduction, name, dtype: as for `keras.losses.Loss`.
 
+    Returns:
+        Calling the loss returns the reduced loss: a scalar, or shape (B,) with
+        `reduction=None`, in the loss's `dtype` (16-bit dtypes are computed in float32).
+
     Raises:
-        ValueError: if `epsilon` is outside [0, 1].
+        ValueError: if `epsilon` is outside [0, 1] or not finite.
+        TypeError: if `epsilon` is not a real number or `from_logits` not a bool.
+
+    Example:
+        >>> loss = LabelSmoothingCrossentropy(epsilon=0.1, from_logits=True)
+        >>> print(float(loss([[0.0, 1.0]], [[0.0, 2.0]])))  # targets [0.05, 0.95]
+        0.2269
+
+    Reference: Szegedy et al., "Rethinking the Inception Architecture for Computer
+    Vision", CVPR 2016, section 7.
     """
 
     def __init__(
@@ -297,24 +439,36 @@ class LabelSmoothingCrossentropy(PerSampleLoss):
         *,
         epsilon: float = 0.1,
         from_logits: bool = False,
-        reduction="sum_over_batch_size",
+        reduction: Reduction = "sum_over_batch_size",
         name: str = "label_smoothing_crossentropy",
-        dtype=None,
-    ):
+        dtype: DTypeLike = None,
+    ) -> None:
+        epsilon, from_logits = _smoothing_hyper(epsilon, from_logits)
         super().__init__(
             label_smoothing_crossentropy,
             name=name,
             reduction=reduction,
             dtype=dtype,
-            epsilon=_checks.check_real("epsilon", epsilon, low=0.0, high=1.0),
-            from_logits=_checks.check_bool("from_logits", from_logits),
+            epsilon=epsilon,
+            from_logits=from_logits,
         )
 
 
 # -------------------------------------------------------------------------- focal loss
 
 
-def _binary_targets(y_true, y_pred):
+def _focal_hyper(
+    gamma: object, alpha: object, from_logits: object
+) -> tuple[float, float | None, bool]:
+    """The validated hyper-parameters of the focal loss, for the function and the class."""
+    return (
+        _real("gamma", gamma, low=0.0),
+        _checks.check_real("alpha", alpha, low=0.0, high=1.0, allow_none=True),
+        _checks.check_bool("from_logits", from_logits),
+    )
+
+
+def _binary_targets(y_true: Tensor, y_pred: Tensor) -> tuple[Tensor, Tensor]:
     """Keras' rule for binary targets: (B,) and (B, 1) pair either way; otherwise equal shapes."""
     if len(y_pred.shape) == 0:
         raise ValueError("`y_pred` must have a batch axis, shape (batch_size, ...); got a scalar.")
@@ -329,20 +483,32 @@ def _binary_targets(y_true, y_pred):
 
 
 @register
-def binary_focal_loss(y_true, y_pred, *, gamma=2.0, alpha=0.25, from_logits=False):
+def binary_focal_loss(
+    y_true: TensorLike,
+    y_pred: TensorLike,
+    *,
+    gamma: float = 2.0,
+    alpha: float | None = 0.25,
+    from_logits: bool = False,
+) -> Tensor:
     """Binary focal loss, summed over the last axis.
-
-    Formula, per element:
-
-    ```python
-    p_t = y * p + (1 - y) * (1 - p)
-    alpha_t = alpha * y + (1 - alpha) * (1 - y)      # 1 when alpha is None
-    loss = alpha_t * (1 - p_t) ** gamma * BCE(y, p)
-    ```
 
     Per element this is torchvision's `sigmoid_focal_loss`. From logits, BCE and
     `1 - p_t` come from `log_sigmoid` and `sigmoid` of the logits, so a logit of
     +-40 gives the exact value on every backend (no clipping of probabilities).
+
+    Formula:
+
+    ```python
+    # per element, with p = sigmoid(y_pred) from logits; summed over the last axis
+    p_t = y * p + (1 - y) * (1 - p)
+    alpha_t = alpha * y + (1 - alpha) * (1 - y)      # 1 when alpha is None
+    loss = alpha_t * (1 - p_t) ** gamma * BCE(y, p)
+    BCE(y, p) = -(y * log(p) + (1 - y) * log(1 - p))
+    ```
+
+    From probabilities, p is `y_pred` clipped to [eps, 1 - eps] (Keras' 1e-7; 2^-11
+    and 2^-8 for float16 and bfloat16 probabilities).
 
     Args:
         y_true: binary (or soft) targets, shape (B, K) or (B,).
@@ -352,25 +518,30 @@ def binary_focal_loss(y_true, y_pred, *, gamma=2.0, alpha=0.25, from_logits=Fals
         from_logits: whether `y_pred` holds logits.
 
     Returns:
-        The loss per sample, shape (B,).
+        The loss per sample, shape (B,), in `y_pred`'s dtype (16-bit inputs are computed
+        in float32).
 
     Raises:
-        ValueError: if `gamma` < 0 or `alpha` is outside [0, 1].
+        ValueError: if `gamma` < 0, `alpha` is outside [0, 1], either is not finite, or
+            the shapes of `y_true` and `y_pred` do not pair.
+        TypeError: if `gamma` or `alpha` is not a real number or `from_logits` not a bool.
+
+    Example:
+        >>> loss = binary_focal_loss([[1.0, 0.0]], [[0.9, 0.3]], gamma=2.0, alpha=0.25)
+        >>> print(keras.ops.convert_to_numpy(loss))  # 0.25*0.1**2*-log(0.9) + 0.75*0.3**2*-log(0.7)
+        [0.0243]
 
     Reference: Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017.
     """
-    gamma = _checks.check_real("gamma", gamma, low=0.0)
-    alpha = _checks.check_real("alpha", alpha, low=0.0, high=1.0, allow_none=True)
-    from_logits = _checks.check_bool("from_logits", from_logits)
-    y_true, y_pred = _prologue(y_true, y_pred)
+    gamma, alpha, from_logits = _focal_hyper(gamma, alpha, from_logits)
+    y_true, y_pred, dtype = _prologue(y_true, y_pred)
     y_true, y_pred = _binary_targets(y_true, y_pred)
     if from_logits:
         log_p, log_not_p = ops.log_sigmoid(y_pred), ops.log_sigmoid(-y_pred)
         p, not_p = ops.sigmoid(y_pred), ops.sigmoid(-y_pred)
     else:
-        eps = probability_epsilon(y_pred.dtype)
-        p = ops.clip(y_pred, eps, 1.0 - eps)
-        not_p = 1.0 - p
+        p = _clip_probabilities(y_pred, dtype)
+        not_p = 1.0 - p  # exact in float32 for a 16-bit p
         log_p, log_not_p = ops.log(p), ops.log(not_p)
     bce = -(y_true * log_p + (1.0 - y_true) * log_not_p)
     if gamma > 0:
@@ -380,26 +551,53 @@ def binary_focal_loss(y_true, y_pred, *, gamma=2.0, alpha=0.25, from_logits=Fals
         # `clip` with bounds of y_pred's dtype, not `maximum`: Keras' type promotion runs
         # `maximum` of two float64 tensors in float32 on JAX and torch, and torch turns a
         # Python float bound into float32; either way a float64 floor would round to 0.
-        floor = ops.convert_to_tensor(smallest_normal(y_pred.dtype), dtype=y_pred.dtype)
-        one = ops.convert_to_tensor(1.0, dtype=y_pred.dtype)
-        bce = ops.power(ops.clip(not_p_t, floor, one), gamma) * bce
+        floor = constant(smallest_normal(y_pred.dtype), y_pred.dtype)
+        bce = ops.power(ops.clip(not_p_t, floor, constant(1.0, y_pred.dtype)), gamma) * bce
     if alpha is not None:
         bce = (alpha * y_true + (1.0 - alpha) * (1.0 - y_true)) * bce
-    return ops.sum(bce, axis=-1)
+    return ops.cast(ops.sum(bce, axis=-1), dtype)
 
 
 @register
 class BinaryFocalLoss(PerSampleLoss):
-    """Binary focal loss (Lin et al. 2017); see `binary_focal_loss`.
+    """Binary focal loss (Lin et al. 2017), summed over the last axis of each sample.
+
+    Per element this is torchvision's `sigmoid_focal_loss`; from logits it works in log
+    space, so a logit of +-40 gives the exact value on every backend.
+
+    Formula:
+
+    ```python
+    # per element, with p = sigmoid(y_pred) from logits; summed over the last axis
+    p_t = y * p + (1 - y) * (1 - p)
+    alpha_t = alpha * y + (1 - alpha) * (1 - y)      # 1 when alpha is None
+    loss = alpha_t * (1 - p_t) ** gamma * BCE(y, p)
+    BCE(y, p) = -(y * log(p) + (1 - y) * log(1 - p))
+    ```
+
+    From probabilities, p is `y_pred` clipped to [eps, 1 - eps] (Keras' 1e-7; 2^-11
+    and 2^-8 for float16 and bfloat16).
 
     Args:
-        gamma: focusing parameter, >= 0.
+        gamma: focusing parameter, >= 0; 0 gives (alpha-weighted) cross-entropy.
         alpha: weight of the positive class in [0, 1], or `None` for no class balancing.
         from_logits: whether `y_pred` holds logits.
         reduction, name, dtype: as for `keras.losses.Loss`.
 
+    Returns:
+        Calling the loss returns the reduced loss: a scalar, or shape (B,) with
+        `reduction=None`, in the loss's `dtype` (16-bit dtypes are computed in float32).
+
     Raises:
-        ValueError: if `gamma` < 0 or `alpha` is outside [0, 1].
+        ValueError: if `gamma` < 0 or `alpha` is outside [0, 1], or either is not finite.
+        TypeError: if `gamma` or `alpha` is not a real number or `from_logits` not a bool.
+
+    Example:
+        >>> loss = BinaryFocalLoss(gamma=2.0, alpha=0.25, from_logits=True)
+        >>> print(float(loss([[1.0], [0.0]], [[2.0], [-1.0]])))  # (4.5e-4 + 0.0170) / 2
+        0.0087
+
+    Reference: Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017.
     """
 
     def __init__(
@@ -408,16 +606,17 @@ class BinaryFocalLoss(PerSampleLoss):
         gamma: float = 2.0,
         alpha: float | None = 0.25,
         from_logits: bool = False,
-        reduction="sum_over_batch_size",
+        reduction: Reduction = "sum_over_batch_size",
         name: str = "binary_focal_loss",
-        dtype=None,
-    ):
+        dtype: DTypeLike = None,
+    ) -> None:
+        gamma, alpha, from_logits = _focal_hyper(gamma, alpha, from_logits)
         super().__init__(
             binary_focal_loss,
             name=name,
             reduction=reduction,
             dtype=dtype,
-            gamma=_checks.check_real("gamma", gamma, low=0.0),
-            alpha=_checks.check_real("alpha", alpha, low=0.0, high=1.0, allow_none=True),
-            from_logits=_checks.check_bool("from_logits", from_logits),
+            gamma=gamma,
+            alpha=alpha,
+            from_logits=from_logits,
         )

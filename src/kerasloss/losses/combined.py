@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any, cast
+
 import keras
 from keras import ops
 
 from kerasloss._internal import checks as _checks
+from kerasloss._internal.dtypes import working_dtype
 from kerasloss._internal.registration import register
+from kerasloss._internal.types import DTypeLike, Reduction, Tensor, TensorLike
+
+# A child loss: a `keras.losses.Loss`, or a function of (y_true, y_pred) per sample.
+LossFn = Callable[[Tensor, Tensor], Tensor]
 
 __all__ = ["CombinedLoss"]
 
 
-def _resolve(position: int, loss):
+def _resolve(position: int, loss: object) -> LossFn:
     """A loss given by name, `keras.losses.Loss` object or function, as a callable."""
     if isinstance(loss, keras.losses.Loss):
         return loss
@@ -48,7 +56,7 @@ def _resolve(position: int, loss):
     )
 
 
-def _reloadable(fn) -> bool:
+def _reloadable(fn: LossFn) -> bool:
     """A registered function, or a Keras built-in that deserializes by its name."""
     if keras.saving.get_registered_object(keras.saving.get_registered_name(fn)) is fn:
         return True
@@ -59,7 +67,8 @@ def _reloadable(fn) -> bool:
         return False
 
 
-def _serialize(loss):
+def _serialize(loss: object) -> Any:
+    """A loss name or config dict as given, anything else as Keras serializes it."""
     if isinstance(loss, (str, dict)):
         return loss
     return keras.saving.serialize_keras_object(loss)
@@ -67,11 +76,24 @@ def _serialize(loss):
 
 @register
 class CombinedLoss(keras.losses.Loss):
-    """A weighted sum of losses: `sum_i weights[i] * losses[i](y_true, y_pred)`, per sample.
+    """A weighted sum of losses, per sample, reduced once.
 
     Each child contributes its per-sample values (for a `keras.losses.Loss`, its `call`),
     so this loss's own `reduction` and `sample_weight` apply once to the sum; the
-    children's reductions are not used.
+    children's reductions and dtypes are not used.
+
+    Precision, kerasloss' policy: with a float16 or bfloat16 `dtype` the children see
+    `y_true` and `y_pred` in float32 (so Keras' built-in losses compute in float32 too,
+    and a child that clips probabilities clips them as float32 ones, at 1e-7), their
+    values are summed in float32, and the sum is rounded once to `dtype`. A float64
+    loss computes and returns float64 (as far as each child keeps float64).
+
+    Formula:
+
+    ```python
+    per_sample = sum_i weights[i] * losses[i](y_true, y_pred)     # shape (B,)
+    loss = reduction(per_sample * sample_weight)
+    ```
 
     Args:
         losses: a non-empty list of losses, each a name (`"binary_crossentropy"`,
@@ -82,25 +104,35 @@ class CombinedLoss(keras.losses.Loss):
         weights: one finite real weight per loss; `None` weighs every loss 1.
         reduction, name, dtype: as for `keras.losses.Loss`.
 
+    Returns:
+        Calling the loss returns the reduced loss: a scalar, or shape (B,) with
+        `reduction=None`, in the loss's `dtype` (Keras' floatx by default).
+
     Raises:
         ValueError: if `losses` is empty, a name is unknown, a function is neither
             registered nor a Keras built-in, or `weights` has a different length or a
             non-finite entry.
-        TypeError: if a loss or `weights` is of the wrong kind.
+        TypeError: if `losses` is a single loss rather than a list, or a loss or
+            `weights` is of the wrong kind.
 
     Example:
         >>> loss = CombinedLoss(["binary_crossentropy", "mean_squared_error"], [0.8, 0.2])
+        >>> print(float(loss([[1.0, 0.0]], [[0.9, 0.2]])))  # 0.8 * 0.1643 + 0.2 * 0.025
+        0.1364
+
+    Reference: Keras' `loss_weights` in `Model.compile`, which weighs the losses of
+    several outputs; this weighs several losses of one output.
     """
 
     def __init__(
         self,
-        losses,
-        weights=None,
+        losses: Sequence[str | dict[str, Any] | keras.losses.Loss | LossFn],
+        weights: Sequence[float] | None = None,
         *,
-        reduction="sum_over_batch_size",
+        reduction: Reduction = "sum_over_batch_size",
         name: str = "combined_loss",
-        dtype=None,
-    ):
+        dtype: DTypeLike = None,
+    ) -> None:
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         if isinstance(losses, (str, keras.losses.Loss)) or callable(losses):
             raise TypeError("`losses` must be a list of losses; wrap a single loss in a list.")
@@ -119,12 +151,19 @@ class CombinedLoss(keras.losses.Loss):
                 f"`weights` must have one entry per loss: len(losses) = {len(losses)}, "
                 f"len(weights) = {len(weights)}."
             )
-        self.weights = [_checks.check_real(f"weights[{i}]", w) for i, w in enumerate(weights)]
+        self.weights = [
+            # check_real returns None only with allow_none=True.
+            cast(float, _checks.check_real(f"weights[{i}]", w))
+            for i, w in enumerate(weights)
+        ]
         self.losses = [_resolve(i, loss) for i, loss in enumerate(losses)]
         # Names stay names in the config; objects and functions serialize themselves.
         self._given = losses
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
+        """The weighted sum of the children's per-sample values, in the loss's dtype."""
+        work = working_dtype(self.dtype)
+        y_true, y_pred = keras.tree.map_structure(lambda x: ops.cast(x, work), (y_true, y_pred))
         total = None
         for weight, loss in zip(self.weights, self.losses, strict=True):
             values = (
@@ -132,11 +171,12 @@ class CombinedLoss(keras.losses.Loss):
                 if isinstance(loss, keras.losses.Loss)
                 else loss(y_true, y_pred)
             )
-            term = ops.cast(values, self.dtype) * weight
+            term = ops.cast(values, work) * weight
             total = term if total is None else total + term
-        return total
+        return ops.cast(total, self.dtype)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments: children serialized, names kept as names."""
         config = super().get_config()
         config.update(
             dtype=self.dtype,
@@ -146,7 +186,8 @@ class CombinedLoss(keras.losses.Loss):
         return config
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict[str, Any]) -> CombinedLoss:
+        """The loss of `get_config`, with its children deserialized."""
         config = dict(config)
         config["losses"] = [
             loss if isinstance(loss, str) else keras.saving.deserialize_keras_object(loss)
