@@ -249,3 +249,16 @@ def train_two_steps(parts):
         for name, part in parts.items()
     }
     return history, changed
+
+
+def flat_arrays(x):
+    """The arrays (or tensors) of a nested structure, as float64 NumPy, in order."""
+    return [to_float64(ops.convert_to_tensor(t)) for t in keras.tree.flatten(x)]
+
+
+def round_structure(x, dtype):
+    """Floating arrays of `x` rounded to `dtype` (NumPy float32) and as `dtype` tensors."""
+    flat = keras.tree.flatten(x)
+    as_dtype = cast_floats(flat, dtype)
+    as_float32 = rounded(flat, dtype)
+    return keras.tree.pack_sequence_as(x, as_dtype), keras.tree.pack_sequence_as(x, as_float32)
