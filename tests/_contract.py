@@ -52,9 +52,17 @@ def specs(kind: str):
 
 
 def marks(spec, check: str):
-    """The strict xfail a spec declares for `check`, on every backend or on this one."""
+    """The strict xfail or skip a spec declares for `check`, on every backend or on this one."""
     reason = spec.xfail.get(check) or spec.xfail.get(f"{check}:{BACKEND}")
-    return [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+    if reason:
+        return [pytest.mark.xfail(strict=True, reason=reason)]
+    reason = spec.skip.get(check) or spec.skip.get(f"{check}:{BACKEND}")
+    return [pytest.mark.skip(reason=reason)] if reason else []
+
+
+def declares(spec, check: str) -> bool:
+    """Whether the spec expects `check` to fail or skips it here."""
+    return bool(marks(spec, check))
 
 
 def params(kind: str, check: str | None = None):

@@ -13,6 +13,7 @@ A spec says:
 - `reference(*inputs)`: NumPy float64 from tests/_reference.py, per sample (B,) or,
   for a loss that `couples_batch`, the batch loss (the mean of the per-sample values).
 - `function`: the registered function a Loss class applies as `fn(y_true, y_pred, **kwargs)`.
+- `couples_batch`: one sample's value depends on the other samples (mined triplets).
 - `timesteps`: True if (B, T, ...) inputs give (B, T) values as Keras' losses do; a
   string says why the loss is (B, ...) only, and the contract expects a ValueError.
 - `head`: losses and metrics, the activation of the Dense layer that predicts y_pred in
@@ -20,8 +21,9 @@ A spec says:
   layer's call inputs, `loss()` its compile loss, `target(inputs)` its fit target.
 - `xfail`: check -> reason, for checks known to fail today; "check:backend" limits it to
   one backend. They run as strict xfails, so a fix turns them red until removed.
-  Checks: "float16", "bfloat16", "float64" (dtypes), "mixed_float16", "mixed_bfloat16",
-  "timesteps", "train", "reload".
+  `skip`: the same, for checks that do not apply (say why). Checks: "float16",
+  "bfloat16", "float64" (dtypes), "mixed_float16", "mixed_bfloat16", "timesteps",
+  "train", "reload".
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class Spec:
     loss: Callable | None = None
     target: Callable | None = None
     xfail: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    skip: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -146,6 +149,8 @@ SIXTEEN_BIT = "16-bit compute in float32 is being implemented"
 CLASSIFICATION_XFAIL = {"float16": SIXTEEN_BIT, "bfloat16": SIXTEEN_BIT}
 MEAN_64 = "keras.ops.mean computes float64 in float32 on JAX and torch (the uniform term)"
 SMOOTHING_XFAIL = {**CLASSIFICATION_XFAIL, "float64:jax": MEAN_64, "float64:torch": MEAN_64}
+# With only bpmll_loss as a child CombinedLoss still fails: each weighted term is rounded.
+COMBINED_16_BIT = "each child's value, each weighted term and their sum are rounded to 16 bits"
 TRIPLET_ONLY_B = "triplets are mined within one (B, D) batch of embeddings"
 
 
@@ -231,17 +236,14 @@ LOSSES = [
                 kerasloss.BinaryFocalLoss(gamma=1.0, alpha=None, from_logits=True),
                 "kerasloss>bpmll_loss",
             ],
-            [0.5, 2.0],
+            [0.3, 1.7],
         ),
         kwargs={"name": "mixture"},
         positional=("losses", "weights"),
         reference=lambda y, p: (
-            0.5 * ref.binary_focal(y, p, 1.0, None, from_logits=True) + 2.0 * ref.bpmll(y, p)
+            0.3 * ref.binary_focal(y, p, 1.0, None, from_logits=True) + 1.7 * ref.bpmll(y, p)
         ),
-        xfail={
-            "float16": "the focal child and the weighted sum are computed in 16 bits",
-            "bfloat16": "the focal child and the weighted sum are computed in 16 bits",
-        },
+        xfail={"float16": COMBINED_16_BIT, "bfloat16": COMBINED_16_BIT},
     ),
 ]
 
