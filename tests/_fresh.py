@@ -1,4 +1,4 @@
-"""Reloading a saved model in a fresh Python process, where only `import kerasloss` ran."""
+"""Reloading saved models in a fresh Python process, where only `import kerasloss` ran."""
 
 from __future__ import annotations
 
@@ -11,6 +11,21 @@ import keras
 import numpy as np
 
 
+def _run(script_path, *args, cwd) -> dict:
+    """Runs a script on this backend; it prints a JSON object as its last line of output."""
+    done = subprocess.run(
+        [sys.executable, str(script_path), *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, KERAS_BACKEND=keras.backend.backend()),
+        cwd=cwd,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def reload_in_fresh_process(tmp_path, model, script: str, **arrays) -> dict:
     """Saves `model` and `arrays`, runs `script MODEL_PATH DATA_PATH` on this backend.
 
@@ -20,14 +35,18 @@ def reload_in_fresh_process(tmp_path, model, script: str, **arrays) -> dict:
     np.savez(tmp_path / "data.npz", **arrays)
     path = tmp_path / "reload.py"
     path.write_text(script)
-    done = subprocess.run(
-        [sys.executable, str(path), str(tmp_path / "model.keras"), str(tmp_path / "data.npz")],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, KERAS_BACKEND=keras.backend.backend()),
-        cwd=tmp_path,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return _run(path, tmp_path / "model.keras", tmp_path / "data.npz", cwd=tmp_path)
+
+
+def reload_all_in_fresh_process(folder, models: dict, script: str, **arrays) -> dict:
+    """Saves each model of `models` as `folder/NAME.keras`, runs `script FOLDER` once.
+
+    One process for all the models: starting Python and a backend costs seconds. `arrays`
+    go to `folder/data.npz`; the script's last line of output, JSON, is returned.
+    """
+    for name, model in models.items():
+        model.save(folder / f"{name}.keras")
+    np.savez(folder / "data.npz", **arrays)
+    path = folder / "reload_all.py"
+    path.write_text(script)
+    return _run(path, folder, cwd=folder)

@@ -1,4 +1,9 @@
-"""Package rules: public-API-only imports, explicit exports, registered serializable names."""
+"""Package rules: public-API-only imports, explicit exports, registered serializable names.
+
+The registered objects themselves are checked by the contract (tests/test_contract_*.py),
+which finds them in Keras' registry; here: that the registry and the public API agree, and
+that every registered object has a contract spec.
+"""
 
 from __future__ import annotations
 
@@ -10,30 +15,14 @@ import subprocess
 import sys
 
 import keras
-import numpy as np
 import pytest
 
+import _contract as contract
 import kerasloss
+from _contract_specs import SPECS
 
 SRC = pathlib.Path(kerasloss.__file__).parent
 FORBIDDEN = ("tensorflow", "jax", "jaxlib", "torch", "keras.src")
-LOSS_CLASSES = [
-    kerasloss.CostSensitiveCrossentropy,
-    kerasloss.LabelSmoothingCrossentropy,
-    kerasloss.BinaryFocalLoss,
-    kerasloss.BPMLLLoss,
-    kerasloss.TripletLoss,
-    kerasloss.CombinedLoss,
-]
-LOSS_FUNCTIONS = [
-    kerasloss.cost_sensitive_crossentropy,
-    kerasloss.label_smoothing_crossentropy,
-    kerasloss.binary_focal_loss,
-    kerasloss.bpmll_loss,
-    kerasloss.triplet_loss,
-    kerasloss.triplet_margin_loss,
-    kerasloss.center_loss,
-]
 # Layers and metrics a saved model may hold: public in their subpackage, registered.
 SAVED_OBJECTS = [
     getattr(module, name)
@@ -102,61 +91,56 @@ def test_the_subpackages_export_what_the_issues_name():
     assert kerasloss.callbacks.LossWeightScheduler
 
 
-@pytest.mark.parametrize(
-    "obj", LOSS_CLASSES + LOSS_FUNCTIONS + SAVED_OBJECTS, ids=lambda o: o.__name__
+def _public_objects():
+    """Every public name of the package and its subpackages, with the object it names."""
+    for module in (kerasloss, kerasloss.losses, kerasloss.layers, kerasloss.metrics):
+        for name in getattr(module, "__all__", None) or sorted(vars(module)):
+            if not name.startswith("_"):
+                yield f"{module.__name__}.{name}", getattr(module, name)
+
+
+def _saveable(obj):
+    """A Loss, Layer or Metric class, or a per-sample loss function of (y_true, y_pred)."""
+    if isinstance(obj, type):
+        return contract.kind_of(obj) is not None
+    if inspect.isfunction(obj):
+        return list(inspect.signature(obj).parameters)[:2] == ["y_true", "y_pred"]
+    return False
+
+
+PUBLIC_SAVEABLE = sorted(
+    {(path, obj) for path, obj in _public_objects() if _saveable(obj)}, key=lambda item: item[0]
 )
-def test_registered_under_the_package_name(obj):
+
+
+@pytest.mark.parametrize(("path", "obj"), PUBLIC_SAVEABLE, ids=[p for p, _ in PUBLIC_SAVEABLE])
+def test_public_losses_layers_and_metrics_are_registered_under_the_package_name(path, obj):
     name = f"kerasloss>{obj.__name__}"
-    assert keras.saving.get_registered_name(obj) == name
-    assert keras.saving.get_registered_object(name) is obj
+    assert keras.saving.get_registered_name(obj) == name, path
+    assert keras.saving.get_registered_object(name) is obj, path
 
 
-def _instances():
-    return [
-        kerasloss.CostSensitiveCrossentropy(
-            cost_matrix=[[0.0, 2.0], [1.0, 0.5]], from_logits=True, reduction="sum", name="csc"
-        ),
-        kerasloss.CostSensitiveCrossentropy(),
-        kerasloss.LabelSmoothingCrossentropy(epsilon=0.3, from_logits=True, dtype="float16"),
-        kerasloss.BinaryFocalLoss(gamma=1.5, alpha=None, from_logits=True, reduction=None),
-        kerasloss.CombinedLoss(
-            ["mse", kerasloss.BinaryFocalLoss(gamma=0.5)], [0.5, 2.0], name="mixture"
-        ),
-        kerasloss.BPMLLLoss(reduction="sum", name="bpmll"),
-        kerasloss.TripletLoss(margin=0.5, distance="cosine", mining="semi_hard", name="triplet"),
-    ]
-
-
-@pytest.mark.parametrize("loss", _instances(), ids=lambda loss: loss.name)
-def test_config_holds_every_constructor_argument_and_round_trips(loss):
-    config = loss.get_config()
-    parameters = set(inspect.signature(type(loss).__init__).parameters) - {"self"}
-    assert parameters <= set(config), parameters - set(config)
-    json.dumps(config)  # what a .keras file stores
-    restored = keras.losses.deserialize(keras.losses.serialize(loss))
-    assert type(restored) is type(loss)
-    assert restored.get_config() == config
-    y_true = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]], np.float32)
-    y_pred = np.array([[0.2, 0.8], [0.4, 0.6], [0.9, 0.1]], np.float32)
-    if loss.name == "cost_sensitive_crossentropy":  # per-example tables
-        y_true = kerasloss.pack_example_costs(y_true, np.ones((3, 2, 2)))
-    if loss.name == "triplet":  # integer labels
-        y_true = np.array([0, 0, 1], np.int32)
-    np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(restored(y_true, y_pred)),
-        keras.ops.convert_to_numpy(loss(y_true, y_pred)),
-        rtol=1e-6,
+@pytest.mark.parametrize("name", sorted(contract.REGISTERED))
+def test_registered_objects_are_public_and_of_a_known_kind(name):
+    obj = contract.REGISTERED[name]
+    assert contract.kind_of(obj) in contract.KINDS, (
+        f"{name} is not a loss, function, layer or metric"
     )
+    assert name == f"kerasloss>{obj.__name__}"
+    assert any(o is obj for _, o in _public_objects()), f"{name} is not exported"
 
 
-@pytest.mark.parametrize("cls", LOSS_CLASSES[:-1], ids=lambda c: c.__name__)
-def test_hyper_parameters_are_keyword_only(cls):
-    for parameter in list(inspect.signature(cls.__init__).parameters.values())[1:]:
-        assert parameter.kind is inspect.Parameter.KEYWORD_ONLY, parameter.name
-    with pytest.raises(TypeError):
-        cls(None)
+@pytest.mark.parametrize("name", sorted(contract.REGISTERED))
+def test_every_registered_object_has_a_contract_spec(name):
+    specs = [s for s in SPECS if s.name == name]
+    assert specs, f"{name} is registered but has no spec in tests/_contract_specs.py"
 
 
-def test_bad_reduction_is_rejected():
-    with pytest.raises(ValueError, match="reduction"):
-        kerasloss.BinaryFocalLoss(reduction="average")
+@pytest.mark.parametrize("name", sorted({s.name for s in SPECS}))
+def test_every_contract_spec_names_a_registered_object(name):
+    assert name in contract.REGISTERED, f"a spec names {name}, which is not registered"
+
+
+def test_spec_ids_are_unique():
+    ids = [s.id for s in SPECS]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)

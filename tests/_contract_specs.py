@@ -1,0 +1,410 @@
+"""One spec per registered kerasloss object: what the contract tests need to exercise it.
+
+Every name registered under "kerasloss>" needs at least one `Spec` in `SPECS` (the
+contract fails, naming it, otherwise); a new loss, metric or layer needs nothing else.
+A spec says:
+
+- `name`: the registered name; `variant` tells several specs of one object apart.
+- `kwargs` (and `args`, for the parameters named in `positional`): how to build it,
+  with non-default hyper-parameters; for a function, its keyword hyper-parameters.
+- `inputs(rng, lead)`: valid data, float32 or int32 NumPy arrays with leading dims
+  `lead` ((B,), or (B, T) for the per-timestep case): `(y_true, y_pred)` for losses
+  and metrics, the `data_args` for a function, the call inputs for a layer.
+- `reference(*inputs)`: NumPy float64 from tests/_reference.py, per sample (B,) or,
+  for a loss that `couples_batch`, the batch loss (the mean of the per-sample values).
+- `function`: the registered function a Loss class applies as `fn(y_true, y_pred, **kwargs)`.
+- `couples_batch`: one sample's value depends on the other samples (mined triplets).
+- `timesteps`: True if (B, T, ...) inputs give (B, T) values as Keras' losses do; a
+  string says why the loss is (B, ...) only, and the contract expects a ValueError.
+- `head`: losses and metrics, the activation of the Dense layer that predicts y_pred in
+  the test models. Layers: `model(layer)` wraps the layer in a model that takes the
+  layer's call inputs, `loss()` its compile loss, `target(inputs)` its fit target.
+- `xfail`: check -> reason, for checks known to fail today; "check:backend" limits it to
+  one backend. They run as strict xfails, so a fix turns them red until removed.
+  `skip`: the same, for checks that do not apply (say why). Checks: "float16",
+  "bfloat16", "float64" (dtypes), "mixed_float16", "mixed_bfloat16", "timesteps",
+  "train", "reload".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+
+import keras
+import numpy as np
+
+import _reference as ref
+import kerasloss
+
+
+@dataclasses.dataclass(frozen=True)
+class Spec:
+    name: str
+    inputs: Callable
+    variant: str = ""
+    kwargs: Mapping = dataclasses.field(default_factory=dict)
+    args: tuple = ()
+    positional: tuple[str, ...] = ()
+    data_args: tuple[str, ...] = ("y_true", "y_pred")
+    reference: Callable | None = None
+    function: str | None = None
+    timesteps: bool | str = True
+    couples_batch: bool = False
+    head: str | None = None
+    model: Callable | None = None
+    loss: Callable | None = None
+    target: Callable | None = None
+    xfail: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    skip: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        short = self.name.split(">", 1)[1]
+        return f"{short}[{self.variant}]" if self.variant else short
+
+    @property
+    def obj(self):
+        return keras.saving.get_registered_object(self.name)
+
+    def build(self, **overrides):
+        return self.obj(*self.args, **{**self.kwargs, **overrides})
+
+    def data(self, batch=None, seed=0, timesteps=None):
+        batch = BATCH if batch is None else batch
+        lead = (batch,) if timesteps is None else (batch, timesteps)
+        return self.inputs(np.random.default_rng(seed), lead)
+
+
+# The contract's batch size: one size for every check keeps JAX from compiling each
+# operation for several shapes, and 32 samples are enough to tell 16-bit arithmetic
+# from float32 rounded once (with 8, every sample can land within the rounding).
+BATCH = 32
+C, K, D = 4, 5, 3  # classes, labels of a multi-label target, embedding size
+
+
+def _onehot_and_logits(rng, lead):
+    labels = rng.integers(0, C, size=lead)
+    onehot = np.eye(C, dtype=np.float32)[labels]
+    # About half the rows confidently right: a cross-entropy near 0 is log(1 + tiny),
+    # which 16-bit arithmetic rounds away and float32 keeps.
+    confident = rng.uniform(size=(*lead, 1)) < 0.5
+    logits = rng.normal(scale=2.0, size=(*lead, C)) + 6.0 * onehot * confident
+    return onehot, logits.astype(np.float32)
+
+
+def _softmax_outputs(rng, lead):
+    onehot, logits = _onehot_and_logits(rng, lead)
+    return onehot, ref.softmax(logits).astype(np.float32)
+
+
+def _multi_hot_and_scores(rng, lead):
+    multi_hot = (rng.uniform(size=(*lead, K)) < 0.4).astype(np.float32)
+    return multi_hot, rng.normal(scale=1.5, size=(*lead, K)).astype(np.float32)
+
+
+def _tanh_scores(rng, lead):
+    multi_hot, scores = _multi_hot_and_scores(rng, lead)
+    return multi_hot, np.tanh(scores).astype(np.float32)
+
+
+def _packed_costs(rng, lead):
+    onehot, logits = _onehot_and_logits(rng, lead)
+    tables = rng.uniform(0.0, 3.0, size=(*lead, C, C))
+    packed = kerasloss.pack_example_costs(onehot.reshape(-1, C), tables.reshape(-1, C, C))
+    return packed.reshape(*lead, C + C * C), logits
+
+
+def _unpacked_reference(y_true, y_pred):
+    """The layout `pack_example_costs` documents: labels (B, C), then the (C, C) tables."""
+    tables = np.asarray(y_true, np.float64)[:, C:].reshape(-1, C, C)
+    return ref.cost_sensitive(y_true[:, :C], y_pred, tables, from_logits=True)
+
+
+def _labelled_embeddings(rng, lead):
+    # Three classes of two or more examples each, so every anchor has a positive.
+    labels = rng.permutation(np.arange(int(np.prod(lead))) % 3).reshape(lead).astype(np.int32)
+    return labels, rng.normal(size=(*lead, D)).astype(np.float32)
+
+
+def _triplets(rng, lead):
+    return tuple(rng.normal(size=(*lead, D)).astype(np.float32) for _ in range(3))
+
+
+def _center_data(rng, lead):
+    labels = rng.integers(0, C, size=lead).astype(np.int32)
+    features = rng.normal(size=(*lead, D)).astype(np.float32)
+    return features, labels, rng.normal(size=(C, D)).astype(np.float32)
+
+
+def _per_sample_values(rng, lead):
+    return rng.integers(0, C, size=lead).astype(np.int32), rng.uniform(size=(*lead, 1)).astype(
+        np.float32
+    )
+
+
+TABLE = np.random.default_rng(11).uniform(0.2, 3.0, size=(C, C)).round(2)
+COEFFICIENTS = [0.1, -0.2, 0.3, 0.0, 0.5]
+SIXTEEN_BIT = "16-bit compute in float32 is being implemented"
+CLASSIFICATION_XFAIL = {"float16": SIXTEEN_BIT, "bfloat16": SIXTEEN_BIT}
+MEAN_64 = "keras.ops.mean computes float64 in float32 on JAX and torch (the uniform term)"
+SMOOTHING_XFAIL = {**CLASSIFICATION_XFAIL, "float64:jax": MEAN_64, "float64:torch": MEAN_64}
+# With only bpmll_loss as a child CombinedLoss still fails: each weighted term is rounded.
+COMBINED_16_BIT = "each child's value, each weighted term and their sum are rounded to 16 bits"
+TRIPLET_ONLY_B = "triplets are mined within one (B, D) batch of embeddings"
+
+
+# ---------------------------------------------------------------------------- losses
+
+
+def _sparse_ce():
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+LOSSES = [
+    Spec(
+        "kerasloss>CostSensitiveCrossentropy",
+        _onehot_and_logits,
+        variant="table",
+        kwargs={"cost_matrix": TABLE, "from_logits": True, "name": "csc"},
+        function="kerasloss>cost_sensitive_crossentropy",
+        reference=lambda y, p: ref.cost_sensitive(y, p, TABLE, from_logits=True),
+        xfail=CLASSIFICATION_XFAIL,
+    ),
+    Spec(
+        "kerasloss>CostSensitiveCrossentropy",
+        _packed_costs,
+        variant="per_example",
+        kwargs={"from_logits": True},
+        function="kerasloss>cost_sensitive_crossentropy",
+        reference=_unpacked_reference,
+        xfail=CLASSIFICATION_XFAIL,
+    ),
+    Spec(
+        "kerasloss>LabelSmoothingCrossentropy",
+        _onehot_and_logits,
+        kwargs={"epsilon": 0.2, "from_logits": True},
+        function="kerasloss>label_smoothing_crossentropy",
+        reference=lambda y, p: ref.label_smoothing(y, p, 0.2, from_logits=True),
+        xfail=SMOOTHING_XFAIL,
+    ),
+    Spec(
+        "kerasloss>BinaryFocalLoss",
+        _multi_hot_and_scores,
+        kwargs={"gamma": 1.5, "alpha": 0.4, "from_logits": True},
+        function="kerasloss>binary_focal_loss",
+        reference=lambda y, p: ref.binary_focal(y, p, 1.5, 0.4, from_logits=True),
+        xfail=CLASSIFICATION_XFAIL,
+    ),
+    Spec(
+        "kerasloss>BPMLLLoss",
+        _tanh_scores,
+        kwargs={"name": "bpmll"},
+        function="kerasloss>bpmll_loss",
+        reference=ref.bpmll,
+        head="tanh",
+    ),
+    Spec(
+        "kerasloss>TripletLoss",
+        _labelled_embeddings,
+        variant="batch_all",
+        kwargs={"margin": 0.5, "distance": "squared_euclidean", "mining": "batch_all"},
+        function="kerasloss>triplet_loss",
+        reference=lambda y, p: ref.mined_triplet(y, p, 0.5, "squared_euclidean", "batch_all"),
+        timesteps=TRIPLET_ONLY_B,
+        couples_batch=True,
+        xfail={"float64:torch": "keras.ops.cumsum returns float32 for float64 input on torch"},
+    ),
+    Spec(
+        "kerasloss>TripletLoss",
+        _labelled_embeddings,
+        variant="semi_hard",
+        kwargs={"margin": 0.3, "distance": "cosine", "mining": "semi_hard"},
+        function="kerasloss>triplet_loss",
+        reference=lambda y, p: ref.mined_triplet(y, p, 0.3, "cosine", "semi_hard"),
+        timesteps=TRIPLET_ONLY_B,
+        couples_batch=True,
+    ),
+    # Children from kerasloss only: Keras' own losses are not bound by its dtype policy
+    # (keras.ops.mean computes float64 in float32 on JAX and torch); test_combined.py
+    # covers them.
+    Spec(
+        "kerasloss>CombinedLoss",
+        _multi_hot_and_scores,
+        args=(
+            [
+                kerasloss.BinaryFocalLoss(gamma=1.0, alpha=None, from_logits=True),
+                "kerasloss>bpmll_loss",
+            ],
+            [0.3, 1.7],
+        ),
+        kwargs={"name": "mixture"},
+        positional=("losses", "weights"),
+        reference=lambda y, p: (
+            0.3 * ref.binary_focal(y, p, 1.0, None, from_logits=True) + 1.7 * ref.bpmll(y, p)
+        ),
+        xfail={"float16": COMBINED_16_BIT, "bfloat16": COMBINED_16_BIT},
+    ),
+]
+
+
+# ---------------------------------------------------------------------------- functions
+
+FUNCTIONS = [
+    Spec(
+        "kerasloss>cost_sensitive_crossentropy",
+        _onehot_and_logits,
+        kwargs={"cost_matrix": TABLE, "from_logits": True},
+        reference=lambda y, p: ref.cost_sensitive(y, p, TABLE, from_logits=True),
+        xfail=CLASSIFICATION_XFAIL,
+    ),
+    Spec(
+        "kerasloss>label_smoothing_crossentropy",
+        _softmax_outputs,
+        kwargs={"epsilon": 0.3, "from_logits": False},
+        reference=lambda y, p: ref.label_smoothing(y, p, 0.3, from_logits=False),
+        xfail=SMOOTHING_XFAIL,
+    ),
+    Spec(
+        "kerasloss>binary_focal_loss",
+        _multi_hot_and_scores,
+        kwargs={"gamma": 2.0, "alpha": None, "from_logits": True},
+        reference=lambda y, p: ref.binary_focal(y, p, 2.0, None, from_logits=True),
+        xfail=CLASSIFICATION_XFAIL,
+    ),
+    Spec("kerasloss>bpmll_loss", _multi_hot_and_scores, reference=ref.bpmll),
+    Spec(
+        "kerasloss>triplet_loss",
+        _labelled_embeddings,
+        kwargs={"distance": "euclidean", "mining": "batch_hard", "soft": True},
+        reference=lambda y, p: ref.mined_triplet(y, p, 1.0, "euclidean", "batch_hard", soft=True),
+        couples_batch=True,
+    ),
+    Spec(
+        "kerasloss>triplet_margin_loss",
+        _triplets,
+        kwargs={"margin": 0.2, "distance": "euclidean"},
+        data_args=("anchor", "positive", "negative"),
+        reference=lambda a, p, n: ref.triplet_margin(a, p, n, 0.2, "euclidean"),
+    ),
+    Spec(
+        "kerasloss>center_loss",
+        _center_data,
+        data_args=("features", "labels", "centers"),
+        reference=ref.center_loss,
+    ),
+]
+
+
+# ---------------------------------------------------------------------------- metrics
+
+METRICS = [
+    Spec("kerasloss>HammingLoss", _multi_hot_and_scores, kwargs={"threshold": 0.25}),
+    Spec("kerasloss>LabelRankingLoss", _multi_hot_and_scores, kwargs={"name": "ranking"}),
+    Spec("kerasloss>OneError", _multi_hot_and_scores),
+    Spec("kerasloss>CoverageError", _multi_hot_and_scores),
+    Spec("kerasloss>LabelRankingAveragePrecision", _multi_hot_and_scores),
+    # Keras' own Mean takes (name, dtype) positionally; OutputMean follows it.
+    Spec(
+        "kerasloss>OutputMean",
+        _per_sample_values,
+        kwargs={"name": "center_loss"},
+        positional=("name", "dtype"),
+    ),
+]
+
+
+# ---------------------------------------------------------------------------- layers
+
+
+def _embeddings_and_labels(rng, lead):
+    labels, embeddings = _labelled_embeddings(rng, lead)
+    return [embeddings, labels]
+
+
+def _features_and_labels_model(layer):
+    """Dense -> layer([embeddings, labels]): the training form of the label-aware layers."""
+    features = keras.Input((D,), name="features")
+    labels = keras.Input((), dtype="int32", name="labels")
+    outputs = layer([keras.layers.Dense(D)(features), labels])
+    return keras.Model([features, labels], outputs)
+
+
+def _center_model(layer):
+    features = keras.Input((D,), name="features")
+    labels = keras.Input((), dtype="int32", name="labels")
+    embeddings, per_sample = layer([keras.layers.Dense(D)(features), labels])
+    logits = keras.layers.Dense(3, name="logits")(embeddings)
+    return keras.Model([features, labels], {"logits": logits, "center": per_sample})
+
+
+def _triplet_layer_model(layer):
+    inputs = [keras.Input((D,), name=name) for name in ("anchor", "positive", "negative")]
+    encoder = keras.layers.Dense(D)
+    return keras.Model(inputs, layer([encoder(x) for x in inputs]))
+
+
+def _threshold_model(layer):
+    features = keras.Input((K,), name="features")
+    scores = keras.layers.Dense(K, activation="tanh", name="scores")(features)
+    return keras.Model(features, {"scores": scores, "sets": layer(scores)})
+
+
+# Keras enters an autocast scope for a mixed-precision layer called outside any scope
+# (directly, or in JAX's stateless steps) whatever its `autocast`, and the kernel is not
+# created with autocast=False as CenterLoss's centres are: it is read in 16 bits there.
+KERNEL_IN_16_BITS = "the class kernel is read in 16 bits when called outside an autocast scope"
+
+
+def _margin_layer(name, **kwargs):
+    return Spec(
+        f"kerasloss>{name}",
+        _embeddings_and_labels,
+        kwargs={"num_classes": 3, **kwargs},
+        positional=("num_classes",),
+        model=_features_and_labels_model,
+        loss=_sparse_ce,
+        target=lambda inputs: inputs[1],
+        xfail={"mixed_float16": KERNEL_IN_16_BITS, "mixed_bfloat16": KERNEL_IN_16_BITS},
+    )
+
+
+LAYERS = [
+    Spec(
+        "kerasloss>CenterLoss",
+        _embeddings_and_labels,
+        kwargs={
+            "num_classes": 3,
+            "loss_weight": 0.5,
+            "alpha": 0.5,
+            "return_center_loss": True,
+            "centers_initializer": "random_normal",
+        },
+        positional=("num_classes",),
+        model=_center_model,
+        loss=lambda: {"logits": _sparse_ce(), "center": None},
+        target=lambda inputs: {"logits": inputs[1], "center": inputs[1]},
+    ),
+    _margin_layer("ArcFace", scale=8.0, margin=0.3, kernel_initializer="random_normal"),
+    _margin_layer("CosFace", scale=8.0, margin=0.2),
+    _margin_layer("SphereFace", margin=2, softmax_weight=5.0),
+    Spec(
+        "kerasloss>TripletMarginLossLayer",
+        lambda rng, lead: list(_triplets(rng, lead)),
+        kwargs={"margin": 0.3, "distance": "euclidean"},
+        model=_triplet_layer_model,
+    ),
+    Spec(
+        "kerasloss>LinearThreshold",
+        lambda rng, lead: rng.normal(size=(*lead, K)).astype(np.float32),
+        kwargs={"coefficients": COEFFICIENTS, "intercept": 0.05},
+        model=_threshold_model,
+        loss=lambda: {"scores": kerasloss.BPMLLLoss(), "sets": None},
+        target=lambda scores: {
+            "scores": (scores > 0).astype(np.float32),
+            "sets": np.zeros_like(scores),
+        },
+    ),
+]
+
+SPECS = LOSSES + FUNCTIONS + METRICS + LAYERS
