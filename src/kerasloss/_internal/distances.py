@@ -139,7 +139,10 @@ def pairwise_squared_euclidean(x: TensorLike) -> Tensor:
     relative. Only differences x_i - x_j would resolve the spread-out pairs.
 
     The diagonal is exactly 0, every entry is >= 0, and the matrix is exactly symmetric.
-    16-bit inputs are computed in float32 and the result is cast back.
+    16-bit inputs are computed in float32 and the result is cast back. The exact part
+    needs matrix products that round as float32 does (or TF32, which holds the 11-bit h
+    exactly); JAX's default on TPU multiplies float32 in bfloat16 passes, which neither
+    this nor the Gram form survives without `jax.default_matmul_precision("highest")`.
 
     Reference: the exact part is the splitting of Ozaki, Ogita, Oishi and Rump,
     "Error-free transformations of matrix multiplication by using fast routines of

@@ -13,13 +13,13 @@ from kerasloss._internal.dtypes import working_dtype
 from kerasloss._internal.registration import register
 from kerasloss._internal.types import DTypeLike, Reduction, Tensor, TensorLike
 
-# A child loss: a `keras.losses.Loss`, or a function of (y_true, y_pred) per sample.
-LossFn = Callable[[Tensor, Tensor], Tensor]
-
 __all__ = ["CombinedLoss"]
 
+# A child loss: a `keras.losses.Loss`, or a function of (y_true, y_pred) per sample.
+_LossFn = Callable[[Tensor, Tensor], Tensor]
 
-def _resolve(position: int, loss: object) -> LossFn:
+
+def _resolve(position: int, loss: object) -> _LossFn:
     """A loss given by name, `keras.losses.Loss` object or function, as a callable."""
     if isinstance(loss, keras.losses.Loss):
         return loss
@@ -56,7 +56,7 @@ def _resolve(position: int, loss: object) -> LossFn:
     )
 
 
-def _reloadable(fn: LossFn) -> bool:
+def _reloadable(fn: _LossFn) -> bool:
     """A registered function, or a Keras built-in that deserializes by its name."""
     if keras.saving.get_registered_object(keras.saving.get_registered_name(fn)) is fn:
         return True
@@ -126,7 +126,7 @@ class CombinedLoss(keras.losses.Loss):
 
     def __init__(
         self,
-        losses: Sequence[str | dict[str, Any] | keras.losses.Loss | LossFn],
+        losses: Sequence[str | dict[str, Any] | keras.losses.Loss | _LossFn],
         weights: Sequence[float] | None = None,
         *,
         reduction: Reduction = "sum_over_batch_size",
