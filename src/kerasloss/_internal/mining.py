@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import cast
 
 from keras import ops
 
@@ -30,8 +29,7 @@ def check_mining(mining: object) -> str:
 
 def check_margin(margin: object) -> float:
     """A finite margin >= 0."""
-    # check_real returns None only with allow_none=True.
-    return cast(float, check_real("margin", margin, low=0.0))
+    return check_real("margin", margin, low=0.0)
 
 
 def sorted_by_mask(x: TensorLike, mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:

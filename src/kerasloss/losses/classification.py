@@ -11,8 +11,6 @@ become Keras' floatx.
 
 from __future__ import annotations
 
-from typing import cast
-
 import numpy as np
 from keras import ops
 
@@ -72,9 +70,11 @@ def _log_probabilities(y_pred: Tensor, from_logits: bool, given_dtype: str) -> T
     return ops.log(_clip_probabilities(y_pred, given_dtype))
 
 
-def _real(name: str, value: object, **bounds: float) -> float:
-    """A finite real hyper-parameter within `bounds` (`low`, `high`), never None."""
-    return cast(float, _checks.check_real(name, value, **bounds))
+def _real(
+    name: str, value: object, *, low: float | None = None, high: float | None = None
+) -> float:
+    """A finite real hyper-parameter within [low, high], never None."""
+    return _checks.check_real(name, value, low=low, high=high)
 
 
 # ------------------------------------------------------------ cost-sensitive cross-entropy

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import Any
 
 import keras
 from keras import ops
@@ -151,11 +151,7 @@ class CombinedLoss(keras.losses.Loss):
                 f"`weights` must have one entry per loss: len(losses) = {len(losses)}, "
                 f"len(weights) = {len(weights)}."
             )
-        self.weights = [
-            # check_real returns None only with allow_none=True.
-            cast(float, _checks.check_real(f"weights[{i}]", w))
-            for i, w in enumerate(weights)
-        ]
+        self.weights = [_checks.check_real(f"weights[{i}]", w) for i, w in enumerate(weights)]
         self.losses = [_resolve(i, loss) for i, loss in enumerate(losses)]
         # Names stay names in the config; objects and functions serialize themselves.
         self._given = losses
