@@ -384,12 +384,6 @@ def _threshold_model(layer):
     return keras.Model(features, {"scores": scores, "sets": layer(scores)})
 
 
-# Keras enters an autocast scope for a mixed-precision layer called outside any scope
-# (directly, or in JAX's stateless steps) whatever its `autocast`, and the kernel is not
-# created with autocast=False as CenterLoss's centres are: it is read in 16 bits there.
-KERNEL_IN_16_BITS = "the class kernel is read in 16 bits when called outside an autocast scope"
-
-
 def _margin_layer(name, **kwargs):
     return Spec(
         f"kerasloss>{name}",
@@ -399,7 +393,6 @@ def _margin_layer(name, **kwargs):
         model=_features_and_labels_model,
         loss=_sparse_ce,
         target=lambda inputs: inputs[1],
-        xfail={"mixed_float16": KERNEL_IN_16_BITS, "mixed_bfloat16": KERNEL_IN_16_BITS},
     )
 
 

@@ -118,6 +118,10 @@ class _MarginSoftmax(keras.layers.Layer):
             shape=(int(embedding_shape[-1]), self.num_classes),
             initializer=self.kernel_initializer,
             trainable=True,
+            # Never read in 16 bits: under a mixed policy Keras autocasts the variables of
+            # a layer called outside a model's autocast scope (JAX's stateless predict),
+            # and the cosines need float32's digits.
+            autocast=False,
         )
 
     def call(self, inputs: TensorLike | Sequence[TensorLike]) -> Tensor:
