@@ -129,14 +129,19 @@ def test_nothing_imports_the_tour():
 
 def test_import_works_without_docstrings():
     """`python -OO` strips docstrings; nothing at import time may depend on them."""
-    code = "import kerasloss, kerasloss.__main__; print(len(kerasloss.__all__))"
-    done = subprocess.run(
-        [sys.executable, "-OO", "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env=os.environ.copy(),
-    )
+
+    def run(code):
+        return subprocess.run(
+            [sys.executable, "-OO", "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+            env=os.environ.copy(),
+        )
+
+    if run("import keras").returncode != 0:  # Keras 3.10 edits its own docstrings
+        pytest.skip("this Keras itself does not import under python -OO")
+    done = run("import kerasloss, kerasloss.__main__; print(len(kerasloss.__all__))")
     assert done.returncode == 0, done.stderr[-3000:]
     assert int(done.stdout.strip().splitlines()[-1]) > 10
