@@ -317,8 +317,19 @@ def label_ranking_average_precision(y_true: TensorLike, y_pred: TensorLike) -> T
 # `fn`, so the inherited `from_config` is `cls(**config)`.
 
 
+class _ExampleMean(keras.metrics.MeanMetricWrapper):
+    """The weighted mean of a per-example function; its config is its own arguments.
+
+    `MeanMetricWrapper.get_config` would also store the function and its keyword
+    arguments; these classes fix the function, so name and dtype are all they take.
+    """
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "dtype": self.dtype}
+
+
 @register
-class HammingLoss(keras.metrics.MeanMetricWrapper):
+class HammingLoss(_ExampleMean):
     """Hamming loss: the fraction of labels predicted wrong, averaged over examples.
 
     A label is predicted when its score > `threshold`. Lower is better, and the metric
@@ -376,11 +387,11 @@ class HammingLoss(keras.metrics.MeanMetricWrapper):
         self._direction = "down"
 
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "dtype": self.dtype, "threshold": self.threshold}
+        return {**super().get_config(), "threshold": self.threshold}
 
 
 @register
-class LabelRankingLoss(keras.metrics.MeanMetricWrapper):
+class LabelRankingLoss(_ExampleMean):
     """Ranking loss: the fraction of (relevant, irrelevant) label pairs in the wrong order.
 
     Averaged over examples. Lower is better, and the metric says so:
@@ -427,12 +438,9 @@ class LabelRankingLoss(keras.metrics.MeanMetricWrapper):
         super().__init__(label_ranking_loss, name=name, dtype=dtype)
         self._direction = "down"
 
-    def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "dtype": self.dtype}
-
 
 @register
-class OneError(keras.metrics.MeanMetricWrapper):
+class OneError(_ExampleMean):
     """One-error: the fraction of examples whose top-scored label is irrelevant.
 
     Lower is better, and the metric says so: `EarlyStopping(monitor="val_one_error")`
@@ -479,12 +487,9 @@ class OneError(keras.metrics.MeanMetricWrapper):
         super().__init__(one_error, name=name, dtype=dtype)
         self._direction = "down"
 
-    def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "dtype": self.dtype}
-
 
 @register
-class CoverageError(keras.metrics.MeanMetricWrapper):
+class CoverageError(_ExampleMean):
     """Coverage: how far down the ranking one must go to cover every relevant label.
 
     Averaged over examples. Lower is better, and the metric says so:
@@ -531,12 +536,9 @@ class CoverageError(keras.metrics.MeanMetricWrapper):
         super().__init__(coverage_error, name=name, dtype=dtype)
         self._direction = "down"
 
-    def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "dtype": self.dtype}
-
 
 @register
-class LabelRankingAveragePrecision(keras.metrics.MeanMetricWrapper):
+class LabelRankingAveragePrecision(_ExampleMean):
     """Label ranking average precision (LRAP), averaged over examples; 1 is perfect.
 
     Higher is better, and the metric says so:
@@ -584,6 +586,3 @@ class LabelRankingAveragePrecision(keras.metrics.MeanMetricWrapper):
     def __init__(self, *, name: str = "label_ranking_average_precision", dtype: str | None = None):
         super().__init__(label_ranking_average_precision, name=name, dtype=dtype)
         self._direction = "up"
-
-    def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "dtype": self.dtype}
