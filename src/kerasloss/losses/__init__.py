@@ -21,7 +21,7 @@ from kerasloss.losses.classification import (
 )
 from kerasloss.losses.combined import CombinedLoss
 from kerasloss.losses.metric_learning import TripletLoss, triplet_loss, triplet_margin_loss
-from kerasloss.losses.multilabel import BPMLLLoss, bpmll_loss
+from kerasloss.losses.multilabel import _MOVED_THRESHOLDS, BPMLLLoss, bpmll_loss
 
 __all__ = [
     "BPMLLLoss",
@@ -42,15 +42,4 @@ __all__ = [
 ]
 
 # The threshold functions were exported from here before kerasloss 0.2.
-__getattr__ = moved(
-    __name__,
-    {
-        name: f"kerasloss.thresholds:{name}"
-        for name in (
-            "apply_threshold",
-            "best_cut_per_example",
-            "fit_linear_threshold",
-            "linear_threshold",
-        )
-    },
-)
+__getattr__ = moved(__name__, _MOVED_THRESHOLDS)

@@ -170,19 +170,18 @@ class BPMLLLoss(PerSampleLoss):
         super().__init__(bpmll_loss, name=name, reduction=reduction, dtype=dtype)
 
 
-# Names that were importable from here before kerasloss 0.2.
+# The threshold functions lived here, and were exported by `kerasloss.losses`, before
+# kerasloss 0.2; both modules keep these names as aliases.
+_MOVED_THRESHOLDS = {
+    name: f"kerasloss.thresholds:{name}"
+    for name in (
+        "apply_threshold",
+        "best_cut_per_example",
+        "fit_linear_threshold",
+        "linear_threshold",
+    )
+}
 __getattr__ = moved(
     __name__,
-    {
-        **{
-            name: f"kerasloss.thresholds:{name}"
-            for name in (
-                "apply_threshold",
-                "best_cut_per_example",
-                "fit_linear_threshold",
-                "linear_threshold",
-            )
-        },
-        "LinearThreshold": "kerasloss.layers:LinearThreshold",
-    },
+    {**_MOVED_THRESHOLDS, "LinearThreshold": "kerasloss.layers:LinearThreshold"},
 )
