@@ -97,7 +97,9 @@ def _check_values(values: np.ndarray, num_classes: int, ignore_class: int | None
     if not flat.size:
         return
     if not np.all(np.isfinite(flat)) or np.any(flat != np.round(flat)):
-        raise ValueError("`y_true` must hold whole class ids; got a fractional or non-finite value.")
+        raise ValueError(
+            "`y_true` must hold whole class ids; got a fractional or non-finite value."
+        )
     low, high = flat.min(), flat.max()
     if low < 0 or high >= num_classes:
         extra = "" if ignore_class is None else f" (or `ignore_class` = {ignore_class})"
@@ -130,9 +132,7 @@ class SparseLoss(PerSampleLoss):
             return super().__call__(y_true, y_pred, sample_weight=sample_weight)
         y_pred_t = ops.convert_to_tensor(y_pred)
         y_true_t = _id_shape(ops.convert_to_tensor(y_true), y_pred_t)
-        keep = ops.not_equal(
-            ops.cast(y_true_t, "float32"), ops.cast(ignore_class, "float32")
-        )
+        keep = ops.not_equal(ops.cast(y_true_t, "float32"), ops.cast(ignore_class, "float32"))
         # Samples kept weigh total / kept, so that Keras' division by the number of
         # samples becomes a division by the number kept.
         dtype = self.dtype if keras.backend.is_float_dtype(self.dtype) else "float32"
