@@ -95,13 +95,12 @@ def gram(x: Tensor) -> Tensor:
     return ops.einsum("id,jd->ij", x, x)
 
 
-def _pair_sums(row: Tensor) -> Tensor:
-    """row_i + row_j for all pairs, (B, B), from (B,)."""
-    return row[:, None] + row[None, :]
+def pairwise_squared_euclidean(x: TensorLike, ref: TensorLike | None = None) -> Tensor:
+    """||x_i - r_j||^2 for all pairs, (B, M), accurate for near-identical rows, O(B M) memory.
 
-
-def pairwise_squared_euclidean(x: TensorLike) -> Tensor:
-    """||x_i - x_j||^2 for all pairs, (B, B), accurate for near-identical rows, O(B^2) memory.
+    `r` is `ref` (M, D), a reference set such as a memory of past embeddings, or x itself
+    when `ref` is None (then M = B and the diagonal is exactly 0). Everything below
+    holds with the union of x and `ref` in the place of x.
 
     The Gram form n_i + n_j - 2 x_i.x_j loses the digits of a small distance to the
     rounding of the large norms (2e-5 absolute in d for unit vectors 1 degree apart, D =
@@ -149,42 +148,81 @@ def pairwise_squared_euclidean(x: TensorLike) -> Tensor:
     matrix multiplication and its applications", Numerical Algorithms 59(1), 2012.
     """
     x, dtype = to_working(x)
+    same = ref is None
+    r = x if same else ops.cast(ops.convert_to_tensor(ref), x.dtype)
+    both = x if same else ops.concatenate([x, r], axis=0)
     # The translation and the scale are constants of the batch: no gradient through them
     # (the distances do not depend on them).
-    y = x - ops.stop_gradient(mean(x, axis=0))[None, :]
-    squared_norms = ops.sum(ops.square(y), axis=-1)
+    centre = ops.stop_gradient(mean(both, axis=0))[None, :]
+    y, z = x - centre, r - centre
+    squared_norms = ops.sum(ops.square(ops.concatenate([y, z], axis=0)), axis=-1)
     radius = ops.stop_gradient(ops.sqrt(ops.max(squared_norms)))
     # An all-equal batch (radius 0) has no scale to remove.
     radius = ops.where(radius > 0, radius, ops.ones_like(radius))
-    y = y / radius
     grid = float(2**SPLIT_BITS)
-    high = ops.stop_gradient(ops.round(y * grid) / grid)
-    low = y - high  # exact
-    high_squared = _pair_sums(ops.sum(ops.square(high), axis=-1)) - 2 * gram(high)  # exact
-    plus = y + high
-    cross = ops.einsum("id,jd->ij", low, plus)
-    rest = _pair_sums(ops.sum(low * plus, axis=-1)) - (cross + ops.transpose(cross))
+
+    def split(v: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        v = v / radius
+        high = ops.stop_gradient(ops.round(v * grid) / grid)
+        return high, v - high, v + high  # v - high is exact
+
+    high_y, low_y, plus_y = split(y)
+    high_z, low_z, plus_z = (high_y, low_y, plus_y) if same else split(z)
+    high_squared = (
+        ops.sum(ops.square(high_y), axis=-1)[:, None]
+        + ops.sum(ops.square(high_z), axis=-1)[None, :]
+        - 2 * ops.einsum("id,jd->ij", high_y, high_z)
+    )  # exact
+    # ||y_i - z_j||^2 - ||h_i - h_j||^2 = (l_i - l_j).(s_i - s_j), s = y + h
+    cross = ops.einsum("id,jd->ij", low_y, plus_z)
+    # Same set: the second product is the transpose of the first, so the matrix comes
+    # out exactly symmetric.
+    cross_back = ops.transpose(cross) if same else ops.einsum("id,jd->ij", plus_y, low_z)
+    rest = (
+        ops.sum(low_y * plus_y, axis=-1)[:, None]
+        + ops.sum(low_z * plus_z, axis=-1)[None, :]
+        - (cross + cross_back)
+    )
     squared = positive_part(high_squared + rest) * ops.square(radius)
-    off_diagonal = 1 - ops.eye(ops.shape(x)[0], dtype=x.dtype)
-    return ops.cast(squared * off_diagonal, dtype)
+    if same:
+        squared = squared * (1 - ops.eye(ops.shape(x)[0], dtype=x.dtype))
+    return ops.cast(squared, dtype)
 
 
-def pairwise_distances(x: TensorLike, distance: str) -> Tensor:
-    """All-pairs distances (B, B) between the rows of x (B, D), with one of `DISTANCES`.
+def pairwise_distances(x: TensorLike, distance: str, ref: TensorLike | None = None) -> Tensor:
+    """All-pairs distances (B, M) from the rows of x (B, D) to those of `ref` (M, D).
 
-    "euclidean" and "squared_euclidean" come from `pairwise_squared_euclidean` (see its
-    error bound) and have an exact 0 diagonal. "cosine" is 1 - cos(x_i, x_j) =
-    ||u_i - u_j||^2 / 2 for the unit vectors u, from the same function, so a small angle
-    keeps its digits; its diagonal is 0, and 1 for a zero embedding, which is at
-    distance 1 from everything (TensorFlow Addons' "angular" distance does the same).
+    Without `ref` the pairs are those of x itself (M = B). "euclidean" and
+    "squared_euclidean" come from `pairwise_squared_euclidean` (see its error bound), with
+    an exact 0 diagonal when `ref` is None. "cosine" is 1 - cos(x_i, r_j) = ||u_i - v_j||^2
+    / 2 for the unit vectors u, v, from the same function, so a small angle keeps its
+    digits; its diagonal is 0, and 1 for a zero embedding, which is at distance 1 from
+    everything (TensorFlow Addons' "angular" distance does the same).
     """
     x, dtype = to_working(x)
+    if ref is not None:
+        ref = ops.cast(ops.convert_to_tensor(ref), x.dtype)
     if distance == "cosine":
         unit = l2_normalize(x)
+        ref_unit = None if ref is None else l2_normalize(ref)
         is_unit = _is_unit(unit)
+        ref_is_unit = is_unit if ref_unit is None else _is_unit(ref_unit)
         cosine = _cosine_from_units(
-            pairwise_squared_euclidean(unit), is_unit[:, None], is_unit[None, :]
+            pairwise_squared_euclidean(unit, ref_unit), is_unit[:, None], ref_is_unit[None, :]
         )
         return ops.cast(cosine, dtype)
-    squared = pairwise_squared_euclidean(x)
+    squared = pairwise_squared_euclidean(x, ref)
     return ops.cast(squared if distance == "squared_euclidean" else safe_sqrt(squared), dtype)
+
+
+def cosine_similarities(x: TensorLike, ref: TensorLike | None = None) -> Tensor:
+    """cos(x_i, r_j) for all pairs, (B, M), in the working dtype; 0 for a zero embedding.
+
+    The plain product of unit vectors: losses that exponentiate similarities (NT-Xent,
+    SupCon, multi-similarity) need the similarity itself, whose rounding is a few units
+    of the last place, not a small distance's digits.
+    """
+    x, _ = to_working(x)
+    unit = l2_normalize(x)
+    ref_unit = unit if ref is None else l2_normalize(ops.cast(ops.convert_to_tensor(ref), x.dtype))
+    return ops.einsum("id,jd->ij", unit, ref_unit)
