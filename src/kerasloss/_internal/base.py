@@ -43,3 +43,29 @@ class PerSampleLoss(keras.losses.Loss):
         for key, value in self._hyper.items():
             config[key] = value.tolist() if isinstance(value, np.ndarray) else value
         return config
+
+
+class PairLoss(PerSampleLoss):
+    """A batch loss whose formula needs only the anchors' `Pairs` (`_internal/pairs.py`).
+
+    `fn(y_true, y_pred, **hyper)` is the public function (the batch is its own reference
+    set); `from_pairs(pairs, **hyper)` computes the per-anchor values from any `Pairs`,
+    which is how `kerasloss.layers.CrossBatchMemory` runs the loss against its memory.
+    """
+
+    def __init__(
+        self,
+        fn: Callable[..., Tensor],
+        from_pairs: Callable[..., Tensor],
+        *,
+        name: str,
+        reduction: Reduction,
+        dtype: DTypeLike,
+        **hyper: Any,
+    ) -> None:
+        super().__init__(fn, name=name, reduction=reduction, dtype=dtype, **hyper)
+        self._from_pairs = from_pairs
+
+    def loss_from_pairs(self, pairs: Any) -> Tensor:
+        """Per-anchor values, (B,), of the anchors of `pairs` against its reference set."""
+        return self._from_pairs(pairs, **self._hyper)
