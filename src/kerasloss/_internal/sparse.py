@@ -66,10 +66,14 @@ def class_ids(
     """
     num_classes = _checks.static_num_classes("y_pred", y_pred)
     y_true = _id_shape(ops.convert_to_tensor(y_true), y_pred)
-    values = _checks._concrete_values(y_true)
+    dtype = keras.backend.standardize_dtype(y_true.dtype)
+    _check_exact_in(dtype, num_classes, ignore_class)
+    # Ids arrive as floats when `keras.losses.Loss.__call__` casts y_true to the loss's
+    # dtype; 16-bit ids are exact in float32 (NumPy cannot read bfloat16 values).
+    labels = y_true if "int" in dtype else ops.cast(y_true, "float32")
+    values = _checks._concrete_values(labels)
     if values is not None and values.size:
         _check_values(values, num_classes, ignore_class)
-    labels = ops.cast(y_true, "float32") if "int" not in str(y_true.dtype) else y_true
     if ignore_class is None:
         keep = ops.ones_like(labels, dtype="bool")
     else:
@@ -86,6 +90,22 @@ def class_ids(
     bad = keep & ~in_range
     ids = ops.where(keep & in_range, ops.cast(labels, "int32"), 0)
     return ids, keep, bad
+
+
+# The largest n such that every integer in [0, n] is exact in the dtype.
+_EXACT_INTEGERS = {"float16": 2**11, "bfloat16": 2**8}
+
+
+def _check_exact_in(dtype: str, num_classes: int, ignore_class: int | None) -> None:
+    """ValueError if class ids of `dtype` could have been rounded to another class."""
+    limit = _EXACT_INTEGERS.get(dtype)
+    largest = max(num_classes - 1, abs(ignore_class) if ignore_class is not None else 0)
+    if limit is not None and largest > limit:
+        raise ValueError(
+            f"`y_true` holds class ids as {dtype}, which rounds integers above {limit}: "
+            f"with {num_classes} classes (ignore_class={ignore_class}) ids would be "
+            "silently merged. Give integer ids, or a loss dtype of float32."
+        )
 
 
 def _check_values(values: np.ndarray, num_classes: int, ignore_class: int | None) -> None:
@@ -120,7 +140,8 @@ class SparseLoss(PerSampleLoss):
 
     Keras' reductions divide by the number of samples; with `ignore_class` set, the
     "sum_over_batch_size" and "mean" reductions divide by the number of samples that
-    are not ignored instead (0 when every sample is ignored), as Keras'
+    are not ignored instead (0 when every sample is ignored), and
+    "mean_with_sample_weight" by the weights of those samples, as Keras'
     `SparseCategoricalCrossentropy` does. Sample weights multiply as usual.
     """
 
@@ -128,7 +149,11 @@ class SparseLoss(PerSampleLoss):
         self, y_true: TensorLike, y_pred: TensorLike, sample_weight: TensorLike | None = None
     ) -> Tensor:
         ignore_class = self._hyper.get("ignore_class")
-        if ignore_class is None or self.reduction not in ("sum_over_batch_size", "mean"):
+        if ignore_class is None or self.reduction not in (
+            "sum_over_batch_size",
+            "mean",
+            "mean_with_sample_weight",
+        ):
             return super().__call__(y_true, y_pred, sample_weight=sample_weight)
         y_pred_t = ops.convert_to_tensor(y_pred)
         y_true_t = _id_shape(ops.convert_to_tensor(y_true), y_pred_t)
@@ -138,7 +163,11 @@ class SparseLoss(PerSampleLoss):
         dtype = self.dtype if keras.backend.is_float_dtype(self.dtype) else "float32"
         total = ops.cast(ops.sum(ops.ones_like(keep, dtype="int32")), dtype)
         kept = ops.sum(ops.cast(keep, dtype))
-        weight = ops.where(keep, ops.divide_no_nan(total, kept), ops.cast(0, dtype))
+        if self.reduction == "mean_with_sample_weight":
+            # Keras divides by the sum of the weights: weight 0 leaves a sample out.
+            weight = ops.cast(keep, dtype)
+        else:
+            weight = ops.where(keep, ops.divide_no_nan(total, kept), ops.cast(0, dtype))
         if sample_weight is not None:
             sample_weight = ops.cast(ops.convert_to_tensor(sample_weight), dtype)
             rank, weight_rank = len(sample_weight.shape), len(weight.shape)
