@@ -35,6 +35,7 @@ import keras
 import numpy as np
 
 import _reference as ref
+import _reference_pinball_kappa as ref_pk
 import kerasloss
 
 
@@ -149,6 +150,26 @@ PROBABILITY_CLIP = "16-bit probabilities are clipped at their dtype's gap below 
 TRIPLET_ONLY_B = "triplets are mined within one (B, D) batch of embeddings"
 
 
+# ------------------------------------------- pinball and weighted kappa (inputs, constants)
+
+QUANTILES = [0.1, 0.5, 0.9]
+KAPPA_ONLY_B = "the weighted kappa is a batch statistic of (B, C) labels and probabilities"
+
+
+def _quantile_targets(rng, lead):
+    """One target per sample, (..., 1), and a prediction per quantile, (..., 3)."""
+    y_true = rng.normal(size=(*lead, 1))
+    y_pred = rng.normal(size=(*lead, len(QUANTILES))) + np.array([-1.3, 0.0, 1.3])
+    return y_true.astype(np.float32), y_pred.astype(np.float32)
+
+
+def _regression_targets(rng, lead):
+    return (
+        rng.normal(size=(*lead, 2)).astype(np.float32),
+        rng.normal(size=(*lead, 2)).astype(np.float32),
+    )
+
+
 # ---------------------------------------------------------------------------- losses
 
 
@@ -225,6 +246,25 @@ LOSSES = [
             0.3 * ref.binary_focal(y, p, 1.0, None, from_logits=True) + 1.7 * ref.bpmll(y, p)
         ),
     ),
+    # pinball and weighted kappa (TensorFlow Addons' losses)
+    Spec(
+        "kerasloss>PinballLoss",
+        _quantile_targets,
+        variant="quantiles",
+        kwargs={"tau": QUANTILES, "name": "quantiles"},
+        function="kerasloss>pinball_loss",
+        reference=lambda y, p: ref_pk.pinball(y, p, QUANTILES),
+    ),
+    Spec(
+        "kerasloss>WeightedKappaLoss",
+        _softmax_outputs,
+        kwargs={"num_classes": C, "weightage": "linear", "epsilon": 1e-5},
+        function="kerasloss>weighted_kappa_loss",
+        reference=lambda y, p: ref_pk.weighted_kappa_tfa(y, p, "linear", 1e-5),
+        timesteps=KAPPA_ONLY_B,
+        couples_batch=True,
+        head="softmax",
+    ),
 ]
 
 
@@ -272,6 +312,20 @@ FUNCTIONS = [
         _center_data,
         data_args=("features", "labels", "centers"),
         reference=ref.center_loss,
+    ),
+    # pinball and weighted kappa (TensorFlow Addons' losses)
+    Spec(
+        "kerasloss>pinball_loss",
+        _regression_targets,
+        kwargs={"tau": 0.3},
+        reference=lambda y, p: ref_pk.pinball(y, p, 0.3),
+    ),
+    Spec(
+        "kerasloss>weighted_kappa_loss",
+        _softmax_outputs,
+        kwargs={"num_classes": C},
+        reference=lambda y, p: ref_pk.weighted_kappa_tfa(y, p, "quadratic", 1e-6),
+        couples_batch=True,
     ),
 ]
 
@@ -344,6 +398,14 @@ METRICS = [
         _per_sample_values,
         kwargs={"name": "center_loss"},
         positional=("name", "dtype"),
+    ),
+    # Cohen's kappa
+    Spec(
+        "kerasloss>CohenKappa",
+        _softmax_outputs,
+        kwargs={"num_classes": C, "weightage": "quadratic"},
+        positional=("num_classes",),
+        head="softmax",
     ),
 ]
 

@@ -15,16 +15,20 @@ from kerasloss.losses import (
     CombinedLoss,
     CostSensitiveCrossentropy,
     LabelSmoothingCrossentropy,
+    PinballLoss,
     TripletLoss,
+    WeightedKappaLoss,
     binary_focal_loss,
     bpmll_loss,
     center_loss,
     cost_sensitive_crossentropy,
     label_smoothing_crossentropy,
     pack_example_costs,
+    pinball_loss,
     triplet_loss,
     triplet_margin_loss,
     unpack_example_costs,
+    weighted_kappa_loss,
 )
 from kerasloss.thresholds import apply_threshold, fit_linear_threshold, linear_threshold
 
@@ -55,4 +59,9 @@ __all__ = [
     "triplet_loss",
     "triplet_margin_loss",
     "unpack_example_costs",
+    # regression and ordinal (TensorFlow Addons' pinball and weighted kappa losses)
+    "PinballLoss",
+    "WeightedKappaLoss",
+    "pinball_loss",
+    "weighted_kappa_loss",
 ]

@@ -5,6 +5,8 @@
 - `multilabel`: the BP-MLL ranking loss.
 - `metric_learning`: triplet losses, on explicit triplets and mined from a batch.
 - `center`: the center loss (its centres live on `kerasloss.layers.CenterLoss`).
+- `regression`: the pinball (quantile) loss.
+- `ordinal`: the weighted kappa loss.
 """
 
 from kerasloss._internal.aliases import moved
@@ -22,6 +24,8 @@ from kerasloss.losses.classification import (
 from kerasloss.losses.combined import CombinedLoss
 from kerasloss.losses.metric_learning import TripletLoss, triplet_loss, triplet_margin_loss
 from kerasloss.losses.multilabel import _MOVED_THRESHOLDS, BPMLLLoss, bpmll_loss
+from kerasloss.losses.ordinal import WeightedKappaLoss, weighted_kappa_loss
+from kerasloss.losses.regression import PinballLoss, pinball_loss
 
 __all__ = [
     "BPMLLLoss",
@@ -39,6 +43,11 @@ __all__ = [
     "triplet_loss",
     "triplet_margin_loss",
     "unpack_example_costs",
+    # regression and ordinal (TensorFlow Addons' pinball and weighted kappa losses)
+    "PinballLoss",
+    "WeightedKappaLoss",
+    "pinball_loss",
+    "weighted_kappa_loss",
 ]
 
 # The threshold functions were exported from here before kerasloss 0.2.

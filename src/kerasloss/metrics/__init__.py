@@ -3,8 +3,10 @@
 - `multilabel`: Hamming loss, ranking loss, one-error, coverage and LRAP, equal to
   scikit-learn's, each a per-example function and a class that declares its direction.
 - `output`: `OutputMean`, which shows a per-sample term a model outputs.
+- `kappa`: `CohenKappa`, plain or weighted, from a confusion matrix kept across batches.
 """
 
+from kerasloss.metrics.kappa import CohenKappa
 from kerasloss.metrics.multilabel import (
     CoverageError,
     HammingLoss,
@@ -31,4 +33,6 @@ __all__ = [
     "label_ranking_average_precision",
     "label_ranking_loss",
     "one_error",
+    # kappa
+    "CohenKappa",
 ]
