@@ -15,6 +15,8 @@ from kerasloss.losses import (
     CombinedLoss,
     CostSensitiveCrossentropy,
     LabelSmoothingCrossentropy,
+    SparseCostSensitiveCrossentropy,
+    SparseLabelSmoothingCrossentropy,
     TripletLoss,
     binary_focal_loss,
     bpmll_loss,
@@ -22,6 +24,8 @@ from kerasloss.losses import (
     cost_sensitive_crossentropy,
     label_smoothing_crossentropy,
     pack_example_costs,
+    sparse_cost_sensitive_crossentropy,
+    sparse_label_smoothing_crossentropy,
     triplet_loss,
     triplet_margin_loss,
     unpack_example_costs,
@@ -55,4 +59,9 @@ __all__ = [
     "triplet_loss",
     "triplet_margin_loss",
     "unpack_example_costs",
+    # sparse
+    "SparseCostSensitiveCrossentropy",
+    "SparseLabelSmoothingCrossentropy",
+    "sparse_cost_sensitive_crossentropy",
+    "sparse_label_smoothing_crossentropy",
 ]

@@ -5,6 +5,7 @@
 - `multilabel`: the BP-MLL ranking loss.
 - `metric_learning`: triplet losses, on explicit triplets and mined from a batch.
 - `center`: the center loss (its centres live on `kerasloss.layers.CenterLoss`).
+- `sparse`: the cost-sensitive and label-smoothed cross-entropies of integer class ids.
 """
 
 from kerasloss._internal.aliases import moved
@@ -22,6 +23,12 @@ from kerasloss.losses.classification import (
 from kerasloss.losses.combined import CombinedLoss
 from kerasloss.losses.metric_learning import TripletLoss, triplet_loss, triplet_margin_loss
 from kerasloss.losses.multilabel import _MOVED_THRESHOLDS, BPMLLLoss, bpmll_loss
+from kerasloss.losses.sparse import (
+    SparseCostSensitiveCrossentropy,
+    SparseLabelSmoothingCrossentropy,
+    sparse_cost_sensitive_crossentropy,
+    sparse_label_smoothing_crossentropy,
+)
 
 __all__ = [
     "BPMLLLoss",
@@ -39,6 +46,11 @@ __all__ = [
     "triplet_loss",
     "triplet_margin_loss",
     "unpack_example_costs",
+    # sparse
+    "SparseCostSensitiveCrossentropy",
+    "SparseLabelSmoothingCrossentropy",
+    "sparse_cost_sensitive_crossentropy",
+    "sparse_label_smoothing_crossentropy",
 ]
 
 # The threshold functions were exported from here before kerasloss 0.2.
