@@ -36,6 +36,7 @@ import numpy as np
 
 import _reference as ref
 import _reference_pinball_kappa as ref_pk
+import _reference_sparse as sparse_ref
 import kerasloss
 
 
@@ -170,6 +171,24 @@ def _regression_targets(rng, lead):
     )
 
 
+IGNORED = -1  # the `ignore_class` of the sparse specs
+
+
+def _ids_and_logits(rng, lead):
+    onehot, logits = _onehot_and_logits(rng, lead)
+    return onehot.argmax(-1).astype(np.int32), logits
+
+
+def _ids_some_ignored_and_logits(rng, lead):
+    ids, logits = _ids_and_logits(rng, lead)
+    return np.where(rng.uniform(size=lead) < 0.25, IGNORED, ids).astype(np.int32), logits
+
+
+def _ids_some_ignored_and_softmax(rng, lead):
+    ids, logits = _ids_some_ignored_and_logits(rng, lead)
+    return ids, ref.softmax(logits).astype(np.float32)
+
+
 # ---------------------------------------------------------------------------- losses
 
 
@@ -265,6 +284,28 @@ LOSSES = [
         couples_batch=True,
         head="softmax",
     ),
+    # Sparse labels. The classes' data hold no ignored id: the contract's reductions
+    # divide by B. With `ignore_class` set, the rescaled mean of `SparseLoss` still runs
+    # (every weight 1); tests/test_sparse.py covers batches with ignored ids.
+    Spec(
+        "kerasloss>SparseCostSensitiveCrossentropy",
+        _ids_and_logits,
+        kwargs={
+            "cost_matrix": TABLE,
+            "from_logits": True,
+            "ignore_class": IGNORED,
+            "name": "sparse_csc",
+        },
+        function="kerasloss>sparse_cost_sensitive_crossentropy",
+        reference=lambda y, p: sparse_ref.sparse_cost_sensitive(y, p, TABLE, from_logits=True),
+    ),
+    Spec(
+        "kerasloss>SparseLabelSmoothingCrossentropy",
+        _ids_and_logits,
+        kwargs={"epsilon": 0.2, "from_logits": True},
+        function="kerasloss>sparse_label_smoothing_crossentropy",
+        reference=lambda y, p: sparse_ref.sparse_label_smoothing(y, p, 0.2, from_logits=True),
+    ),
 ]
 
 
@@ -326,6 +367,24 @@ FUNCTIONS = [
         kwargs={"num_classes": C},
         reference=lambda y, p: ref_pk.weighted_kappa_tfa(y, p, "quadratic", 1e-6),
         couples_batch=True,
+    ),
+    # Sparse labels: about a quarter of the ids are `ignore_class`, whose values are 0.
+    Spec(
+        "kerasloss>sparse_cost_sensitive_crossentropy",
+        _ids_some_ignored_and_logits,
+        kwargs={"cost_matrix": TABLE, "from_logits": True, "ignore_class": IGNORED},
+        reference=lambda y, p: sparse_ref.sparse_cost_sensitive(
+            y, p, TABLE, from_logits=True, ignore_class=IGNORED
+        ),
+    ),
+    Spec(
+        "kerasloss>sparse_label_smoothing_crossentropy",
+        _ids_some_ignored_and_softmax,
+        kwargs={"epsilon": 0.3, "from_logits": False, "ignore_class": IGNORED},
+        reference=lambda y, p: sparse_ref.sparse_label_smoothing(
+            y, p, 0.3, from_logits=False, ignore_class=IGNORED
+        ),
+        skip={"float16": PROBABILITY_CLIP, "bfloat16": PROBABILITY_CLIP},
     ),
 ]
 

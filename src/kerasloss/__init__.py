@@ -16,6 +16,8 @@ from kerasloss.losses import (
     CostSensitiveCrossentropy,
     LabelSmoothingCrossentropy,
     PinballLoss,
+    SparseCostSensitiveCrossentropy,
+    SparseLabelSmoothingCrossentropy,
     TripletLoss,
     WeightedKappaLoss,
     binary_focal_loss,
@@ -25,6 +27,8 @@ from kerasloss.losses import (
     label_smoothing_crossentropy,
     pack_example_costs,
     pinball_loss,
+    sparse_cost_sensitive_crossentropy,
+    sparse_label_smoothing_crossentropy,
     triplet_loss,
     triplet_margin_loss,
     unpack_example_costs,
@@ -64,4 +68,9 @@ __all__ = [
     "WeightedKappaLoss",
     "pinball_loss",
     "weighted_kappa_loss",
+    # sparse
+    "SparseCostSensitiveCrossentropy",
+    "SparseLabelSmoothingCrossentropy",
+    "sparse_cost_sensitive_crossentropy",
+    "sparse_label_smoothing_crossentropy",
 ]

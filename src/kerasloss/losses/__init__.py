@@ -7,6 +7,7 @@
 - `center`: the center loss (its centres live on `kerasloss.layers.CenterLoss`).
 - `regression`: the pinball (quantile) loss.
 - `ordinal`: the weighted kappa loss.
+- `sparse`: the cost-sensitive and label-smoothed cross-entropies of integer class ids.
 """
 
 from kerasloss._internal.aliases import moved
@@ -26,6 +27,12 @@ from kerasloss.losses.metric_learning import TripletLoss, triplet_loss, triplet_
 from kerasloss.losses.multilabel import _MOVED_THRESHOLDS, BPMLLLoss, bpmll_loss
 from kerasloss.losses.ordinal import WeightedKappaLoss, weighted_kappa_loss
 from kerasloss.losses.regression import PinballLoss, pinball_loss
+from kerasloss.losses.sparse import (
+    SparseCostSensitiveCrossentropy,
+    SparseLabelSmoothingCrossentropy,
+    sparse_cost_sensitive_crossentropy,
+    sparse_label_smoothing_crossentropy,
+)
 
 __all__ = [
     "BPMLLLoss",
@@ -48,6 +55,11 @@ __all__ = [
     "WeightedKappaLoss",
     "pinball_loss",
     "weighted_kappa_loss",
+    # sparse
+    "SparseCostSensitiveCrossentropy",
+    "SparseLabelSmoothingCrossentropy",
+    "sparse_cost_sensitive_crossentropy",
+    "sparse_label_smoothing_crossentropy",
 ]
 
 # The threshold functions were exported from here before kerasloss 0.2.
