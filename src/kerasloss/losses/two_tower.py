@@ -10,6 +10,8 @@ as arguments.
 
 from __future__ import annotations
 
+import keras
+import numpy as np
 from keras import ops
 
 from kerasloss._internal import checks as _checks
@@ -35,8 +37,8 @@ def _towers(a: TensorLike, b: TensorLike) -> tuple[Tensor, Tensor, str]:
 
 def _scalar(name: str, value: TensorLike, dtype: str, *, low: float | None) -> Tensor:
     """A Python number (checked) or a scalar tensor (a layer's weight) as a tensor."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = _checks.check_real(name, value, low=low)
+    if not hasattr(value, "dtype") or isinstance(value, np.generic):
+        value = _checks.check_real(name, value, low=low)  # TypeError unless a real number
     value = ops.convert_to_tensor(value)
     if len(value.shape) != 0:
         raise ValueError(f"`{name}` must be a scalar; got shape {tuple(value.shape)}.")
@@ -88,7 +90,7 @@ def clip_loss(a: TensorLike, b: TensorLike, *, logit_scale: TensorLike) -> Tenso
     Language Supervision", ICML 2021.
     """
     a, b, dtype = _towers(a, b)
-    scale = _scalar("logit_scale", logit_scale, str(a.dtype), low=0.0)
+    scale = _scalar("logit_scale", logit_scale, keras.backend.standardize_dtype(a.dtype), low=0.0)
     logits = scale * cosine_similarities(a, b)
     diagonal = ops.eye(ops.shape(a)[0], dtype=a.dtype)
     a_to_b = -ops.sum(ops.log_softmax(logits, axis=1) * diagonal, axis=1)
@@ -143,8 +145,8 @@ def siglip_loss(
     Pre-Training", ICCV 2023.
     """
     a, b, dtype = _towers(a, b)
-    scale = _scalar("logit_scale", logit_scale, str(a.dtype), low=0.0)
-    bias = _scalar("logit_bias", logit_bias, str(a.dtype), low=None)
+    scale = _scalar("logit_scale", logit_scale, keras.backend.standardize_dtype(a.dtype), low=0.0)
+    bias = _scalar("logit_bias", logit_bias, keras.backend.standardize_dtype(a.dtype), low=None)
     logits = scale * cosine_similarities(a, b) + bias
     signs = 2 * ops.eye(ops.shape(a)[0], dtype=a.dtype) - 1
     return ops.cast(-ops.sum(ops.log_sigmoid(signs * logits), axis=1), dtype)
