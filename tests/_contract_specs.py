@@ -37,6 +37,7 @@ import numpy as np
 import _reference as ref
 import _reference_pinball_kappa as ref_pk
 import _reference_sparse as sparse_ref
+import _reference_two_tower as rt
 import kerasloss
 
 
@@ -389,6 +390,38 @@ FUNCTIONS = [
 ]
 
 
+# Two-tower losses (CLIP, SigLIP): row i of `a` is paired with row i of `b`, and every
+# other row of the batch is a negative, so each value depends on the whole batch.
+def _two_towers(rng, lead):
+    a = rng.normal(size=(*lead, D)).astype(np.float32)
+    return a, (a + 0.5 * rng.normal(size=(*lead, D))).astype(np.float32)
+
+
+TWO_TOWER = {
+    "timesteps": "a two-tower batch is (B, D): the pairs of one batch",
+    "couples_batch": True,
+}
+
+FUNCTIONS += [
+    Spec(
+        "kerasloss>clip_loss",
+        _two_towers,
+        kwargs={"logit_scale": 5.0},
+        data_args=("a", "b"),
+        reference=lambda a, b: rt.clip(a, b, 5.0),
+        **TWO_TOWER,
+    ),
+    Spec(
+        "kerasloss>siglip_loss",
+        _two_towers,
+        kwargs={"logit_scale": 5.0, "logit_bias": -2.0},
+        data_args=("a", "b"),
+        reference=lambda a, b: rt.siglip(a, b, 5.0, -2.0),
+        **TWO_TOWER,
+    ),
+]
+
+
 # Metric functions: per-example values are float32 whatever the scores' dtype (a
 # metric's state is float32), and a ranking is over the last axis of a (B, C) batch.
 METRIC_FLOAT32 = "a metric's per-example values are float32 for any score dtype"
@@ -499,6 +532,12 @@ def _triplet_layer_model(layer):
     return keras.Model(inputs, layer([encoder(x) for x in inputs]))
 
 
+def _two_tower_layer_model(layer):
+    inputs = [keras.Input((D,), name=name) for name in ("a", "b")]
+    towers = [keras.layers.Dense(D)(x) for x in inputs]
+    return keras.Model(inputs, layer(towers))
+
+
 def _threshold_model(layer):
     features = keras.Input((K,), name="features")
     scores = keras.layers.Dense(K, activation="tanh", name="scores")(features)
@@ -541,6 +580,18 @@ LAYERS = [
         lambda rng, lead: list(_triplets(rng, lead)),
         kwargs={"margin": 0.3, "distance": "euclidean"},
         model=_triplet_layer_model,
+    ),
+    Spec(
+        "kerasloss>CLIPLoss",
+        lambda rng, lead: list(_two_towers(rng, lead)),
+        kwargs={"temperature": 0.2},
+        model=_two_tower_layer_model,
+    ),
+    Spec(
+        "kerasloss>SigLIPLoss",
+        lambda rng, lead: list(_two_towers(rng, lead)),
+        kwargs={"scale": 5.0, "bias": -2.0},
+        model=_two_tower_layer_model,
     ),
     Spec(
         "kerasloss>LinearThreshold",

@@ -7,6 +7,7 @@ their loss from intermediate tensors with `add_loss`.
 - `margin`: the margin-softmax heads `ArcFace`, `CosFace` and `SphereFace`.
 - `triplet`: `TripletMarginLossLayer`, the loss of explicit triplets via `add_loss`.
 - `threshold`: `LinearThreshold`, BP-MLL's learned threshold as a layer.
+- `two_tower`: `CLIPLoss` and `SigLIPLoss`, which own a learned temperature (and bias).
 """
 
 from kerasloss._internal.aliases import moved
@@ -14,12 +15,15 @@ from kerasloss.layers.center import CenterLoss
 from kerasloss.layers.margin import ArcFace, CosFace, SphereFace
 from kerasloss.layers.threshold import LinearThreshold
 from kerasloss.layers.triplet import TripletMarginLossLayer
+from kerasloss.layers.two_tower import CLIPLoss, SigLIPLoss
 
 __all__ = [
     "ArcFace",
+    "CLIPLoss",
     "CenterLoss",
     "CosFace",
     "LinearThreshold",
+    "SigLIPLoss",
     "SphereFace",
     "TripletMarginLossLayer",
 ]

@@ -4,6 +4,7 @@
 - `combined`: a weighted sum of losses.
 - `multilabel`: the BP-MLL ranking loss.
 - `metric_learning`: triplet losses, on explicit triplets and mined from a batch.
+- `two_tower`: CLIP's and SigLIP's losses of paired embeddings.
 - `center`: the center loss (its centres live on `kerasloss.layers.CenterLoss`).
 - `regression`: the pinball (quantile) loss.
 - `ordinal`: the weighted kappa loss.
@@ -33,6 +34,7 @@ from kerasloss.losses.sparse import (
     sparse_cost_sensitive_crossentropy,
     sparse_label_smoothing_crossentropy,
 )
+from kerasloss.losses.two_tower import clip_loss, siglip_loss
 
 __all__ = [
     "BPMLLLoss",
@@ -44,9 +46,11 @@ __all__ = [
     "binary_focal_loss",
     "bpmll_loss",
     "center_loss",
+    "clip_loss",
     "cost_sensitive_crossentropy",
     "label_smoothing_crossentropy",
     "pack_example_costs",
+    "siglip_loss",
     "triplet_loss",
     "triplet_margin_loss",
     "unpack_example_costs",
