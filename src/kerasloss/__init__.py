@@ -10,18 +10,22 @@ label sets in `kerasloss.thresholds`.
 
 from kerasloss import callbacks, layers, losses, metrics, thresholds
 from kerasloss.losses import (
+    AsymmetricLoss,
     BinaryFocalLoss,
     BPMLLLoss,
     CombinedLoss,
     CostSensitiveCrossentropy,
     LabelSmoothingCrossentropy,
+    Poly1Crossentropy,
     TripletLoss,
+    asymmetric_loss,
     binary_focal_loss,
     bpmll_loss,
     center_loss,
     cost_sensitive_crossentropy,
     label_smoothing_crossentropy,
     pack_example_costs,
+    poly1_crossentropy,
     triplet_loss,
     triplet_margin_loss,
     unpack_example_costs,
@@ -31,14 +35,17 @@ from kerasloss.thresholds import apply_threshold, fit_linear_threshold, linear_t
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "AsymmetricLoss",
     "BPMLLLoss",
     "BinaryFocalLoss",
     "CombinedLoss",
     "CostSensitiveCrossentropy",
     "LabelSmoothingCrossentropy",
+    "Poly1Crossentropy",
     "TripletLoss",
     "__version__",
     "apply_threshold",
+    "asymmetric_loss",
     "binary_focal_loss",
     "bpmll_loss",
     "callbacks",
@@ -51,6 +58,7 @@ __all__ = [
     "losses",
     "metrics",
     "pack_example_costs",
+    "poly1_crossentropy",
     "thresholds",
     "triplet_loss",
     "triplet_margin_loss",

@@ -2,7 +2,8 @@
 
 - `classification`: cost-sensitive and label-smoothed cross-entropy, binary focal loss.
 - `combined`: a weighted sum of losses.
-- `multilabel`: the BP-MLL ranking loss.
+- `multilabel`: the BP-MLL ranking loss and the asymmetric loss (ASL).
+- `poly`: Poly-1 cross-entropy.
 - `metric_learning`: triplet losses, on explicit triplets and mined from a batch.
 - `center`: the center loss (its centres live on `kerasloss.layers.CenterLoss`).
 """
@@ -21,21 +22,32 @@ from kerasloss.losses.classification import (
 )
 from kerasloss.losses.combined import CombinedLoss
 from kerasloss.losses.metric_learning import TripletLoss, triplet_loss, triplet_margin_loss
-from kerasloss.losses.multilabel import _MOVED_THRESHOLDS, BPMLLLoss, bpmll_loss
+from kerasloss.losses.multilabel import (
+    _MOVED_THRESHOLDS,
+    AsymmetricLoss,
+    BPMLLLoss,
+    asymmetric_loss,
+    bpmll_loss,
+)
+from kerasloss.losses.poly import Poly1Crossentropy, poly1_crossentropy
 
 __all__ = [
+    "AsymmetricLoss",
     "BPMLLLoss",
     "BinaryFocalLoss",
     "CombinedLoss",
     "CostSensitiveCrossentropy",
     "LabelSmoothingCrossentropy",
+    "Poly1Crossentropy",
     "TripletLoss",
+    "asymmetric_loss",
     "binary_focal_loss",
     "bpmll_loss",
     "center_loss",
     "cost_sensitive_crossentropy",
     "label_smoothing_crossentropy",
     "pack_example_costs",
+    "poly1_crossentropy",
     "triplet_loss",
     "triplet_margin_loss",
     "unpack_example_costs",
