@@ -35,6 +35,7 @@ import keras
 import numpy as np
 
 import _reference as ref
+import _reference_asl as ref_asl
 import _reference_pinball_kappa as ref_pk
 import _reference_sparse as sparse_ref
 import _reference_two_tower as rt
@@ -307,6 +308,21 @@ LOSSES = [
         function="kerasloss>sparse_label_smoothing_crossentropy",
         reference=lambda y, p: sparse_ref.sparse_label_smoothing(y, p, 0.2, from_logits=True),
     ),
+    # ---- asymmetric loss (multi-label) and Poly-1 cross-entropy
+    Spec(
+        "kerasloss>AsymmetricLoss",
+        _multi_hot_and_scores,
+        kwargs={"gamma_pos": 1.0, "gamma_neg": 4.0, "clip": 0.05, "name": "asl"},
+        function="kerasloss>asymmetric_loss",
+        reference=lambda y, p: ref_asl.asymmetric(y, p, 1.0, 4.0, 0.05, from_logits=True),
+    ),
+    Spec(
+        "kerasloss>Poly1Crossentropy",
+        _onehot_and_logits,
+        kwargs={"epsilon": 2.0, "from_logits": True},
+        function="kerasloss>poly1_crossentropy",
+        reference=lambda y, p: ref_asl.poly1(y, p, 2.0, from_logits=True),
+    ),
 ]
 
 
@@ -472,6 +488,23 @@ FUNCTIONS += [
         _multi_hot_and_scores,
         reference=_sklearn_per_row("label_ranking_average_precision_score"),
         **METRIC_FUNCTION,
+    ),
+]
+
+
+# ---- asymmetric loss (multi-label) and Poly-1 cross-entropy
+FUNCTIONS += [
+    Spec(
+        "kerasloss>asymmetric_loss",
+        _multi_hot_and_scores,
+        kwargs={"gamma_pos": 0.5, "gamma_neg": 2.0, "clip": 0.0},
+        reference=lambda y, p: ref_asl.asymmetric(y, p, 0.5, 2.0, 0.0, from_logits=True),
+    ),
+    Spec(
+        "kerasloss>poly1_crossentropy",
+        _onehot_and_logits,
+        kwargs={"epsilon": -1.0, "from_logits": True},
+        reference=lambda y, p: ref_asl.poly1(y, p, -1.0, from_logits=True),
     ),
 ]
 

@@ -10,16 +10,19 @@ label sets in `kerasloss.thresholds`.
 
 from kerasloss import callbacks, layers, losses, metrics, thresholds
 from kerasloss.losses import (
+    AsymmetricLoss,
     BinaryFocalLoss,
     BPMLLLoss,
     CombinedLoss,
     CostSensitiveCrossentropy,
     LabelSmoothingCrossentropy,
     PinballLoss,
+    Poly1Crossentropy,
     SparseCostSensitiveCrossentropy,
     SparseLabelSmoothingCrossentropy,
     TripletLoss,
     WeightedKappaLoss,
+    asymmetric_loss,
     binary_focal_loss,
     bpmll_loss,
     center_loss,
@@ -28,6 +31,7 @@ from kerasloss.losses import (
     label_smoothing_crossentropy,
     pack_example_costs,
     pinball_loss,
+    poly1_crossentropy,
     siglip_loss,
     sparse_cost_sensitive_crossentropy,
     sparse_label_smoothing_crossentropy,
@@ -41,14 +45,17 @@ from kerasloss.thresholds import apply_threshold, fit_linear_threshold, linear_t
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "AsymmetricLoss",
     "BPMLLLoss",
     "BinaryFocalLoss",
     "CombinedLoss",
     "CostSensitiveCrossentropy",
     "LabelSmoothingCrossentropy",
+    "Poly1Crossentropy",
     "TripletLoss",
     "__version__",
     "apply_threshold",
+    "asymmetric_loss",
     "binary_focal_loss",
     "bpmll_loss",
     "callbacks",
@@ -63,6 +70,7 @@ __all__ = [
     "metrics",
     "pack_example_costs",
     "siglip_loss",
+    "poly1_crossentropy",
     "thresholds",
     "triplet_loss",
     "triplet_margin_loss",

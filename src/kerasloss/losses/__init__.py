@@ -2,7 +2,8 @@
 
 - `classification`: cost-sensitive and label-smoothed cross-entropy, binary focal loss.
 - `combined`: a weighted sum of losses.
-- `multilabel`: the BP-MLL ranking loss.
+- `multilabel`: the BP-MLL ranking loss and the asymmetric loss (ASL).
+- `poly`: Poly-1 cross-entropy.
 - `metric_learning`: triplet losses, on explicit triplets and mined from a batch.
 - `two_tower`: CLIP's and SigLIP's losses of paired embeddings.
 - `center`: the center loss (its centres live on `kerasloss.layers.CenterLoss`).
@@ -25,8 +26,15 @@ from kerasloss.losses.classification import (
 )
 from kerasloss.losses.combined import CombinedLoss
 from kerasloss.losses.metric_learning import TripletLoss, triplet_loss, triplet_margin_loss
-from kerasloss.losses.multilabel import _MOVED_THRESHOLDS, BPMLLLoss, bpmll_loss
+from kerasloss.losses.multilabel import (
+    _MOVED_THRESHOLDS,
+    AsymmetricLoss,
+    BPMLLLoss,
+    asymmetric_loss,
+    bpmll_loss,
+)
 from kerasloss.losses.ordinal import WeightedKappaLoss, weighted_kappa_loss
+from kerasloss.losses.poly import Poly1Crossentropy, poly1_crossentropy
 from kerasloss.losses.regression import PinballLoss, pinball_loss
 from kerasloss.losses.sparse import (
     SparseCostSensitiveCrossentropy,
@@ -37,12 +45,15 @@ from kerasloss.losses.sparse import (
 from kerasloss.losses.two_tower import clip_loss, siglip_loss
 
 __all__ = [
+    "AsymmetricLoss",
     "BPMLLLoss",
     "BinaryFocalLoss",
     "CombinedLoss",
     "CostSensitiveCrossentropy",
     "LabelSmoothingCrossentropy",
+    "Poly1Crossentropy",
     "TripletLoss",
+    "asymmetric_loss",
     "binary_focal_loss",
     "bpmll_loss",
     "center_loss",
@@ -51,6 +62,7 @@ __all__ = [
     "label_smoothing_crossentropy",
     "pack_example_costs",
     "siglip_loss",
+    "poly1_crossentropy",
     "triplet_loss",
     "triplet_margin_loss",
     "unpack_example_costs",
