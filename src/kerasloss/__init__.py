@@ -5,23 +5,29 @@ Each loss comes as a function that returns one value per sample and as a
 `.keras` model loads back after `import kerasloss`. Losses that need state or
 intermediate tensors live in `kerasloss.layers`; the metrics in `kerasloss.metrics`;
 the loss-weight schedule in `kerasloss.callbacks`; turning multi-label scores into
-label sets in `kerasloss.thresholds`.
+label sets in `kerasloss.thresholds`; sparsemax in `kerasloss.ops`.
 """
 
-from kerasloss import callbacks, layers, losses, metrics, thresholds
+from kerasloss import callbacks, layers, losses, metrics, ops, thresholds
 from kerasloss.losses import (
     BinaryFocalLoss,
     BPMLLLoss,
     CombinedLoss,
     CostSensitiveCrossentropy,
     LabelSmoothingCrossentropy,
+    NpairsLoss,
+    NpairsMultilabelLoss,
+    SparsemaxLoss,
     TripletLoss,
     binary_focal_loss,
     bpmll_loss,
     center_loss,
     cost_sensitive_crossentropy,
     label_smoothing_crossentropy,
+    npairs_loss,
+    npairs_multilabel_loss,
     pack_example_costs,
+    sparsemax_loss,
     triplet_loss,
     triplet_margin_loss,
     unpack_example_costs,
@@ -55,4 +61,12 @@ __all__ = [
     "triplet_loss",
     "triplet_margin_loss",
     "unpack_example_costs",
+    # Sparsemax and N-pairs losses.
+    "NpairsLoss",
+    "NpairsMultilabelLoss",
+    "SparsemaxLoss",
+    "npairs_loss",
+    "npairs_multilabel_loss",
+    "ops",
+    "sparsemax_loss",
 ]

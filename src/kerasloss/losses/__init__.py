@@ -5,6 +5,8 @@
 - `multilabel`: the BP-MLL ranking loss.
 - `metric_learning`: triplet losses, on explicit triplets and mined from a batch.
 - `center`: the center loss (its centres live on `kerasloss.layers.CenterLoss`).
+- `sparsemax`: the sparsemax loss, from logits.
+- `npairs`: N-pairs losses on a batch's similarity matrix.
 """
 
 from kerasloss._internal.aliases import moved
@@ -22,6 +24,13 @@ from kerasloss.losses.classification import (
 from kerasloss.losses.combined import CombinedLoss
 from kerasloss.losses.metric_learning import TripletLoss, triplet_loss, triplet_margin_loss
 from kerasloss.losses.multilabel import _MOVED_THRESHOLDS, BPMLLLoss, bpmll_loss
+from kerasloss.losses.npairs import (
+    NpairsLoss,
+    NpairsMultilabelLoss,
+    npairs_loss,
+    npairs_multilabel_loss,
+)
+from kerasloss.losses.sparsemax import SparsemaxLoss, sparsemax_loss
 
 __all__ = [
     "BPMLLLoss",
@@ -39,6 +48,13 @@ __all__ = [
     "triplet_loss",
     "triplet_margin_loss",
     "unpack_example_costs",
+    # Sparsemax and N-pairs losses.
+    "NpairsLoss",
+    "NpairsMultilabelLoss",
+    "SparsemaxLoss",
+    "npairs_loss",
+    "npairs_multilabel_loss",
+    "sparsemax_loss",
 ]
 
 # The threshold functions were exported from here before kerasloss 0.2.
