@@ -264,3 +264,19 @@ def test_exported_and_registered():
     for obj in (npairs_loss, npairs_multilabel_loss, NpairsLoss, NpairsMultilabelLoss):
         assert getattr(kerasloss, obj.__name__) is obj
         assert keras.saving.get_registered_object(f"kerasloss>{obj.__name__}") is obj
+
+
+@each_loss
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="only TensorFlow traces an unknown batch size")
+def test_unknown_batch_size_while_tracing(kind):
+    import tensorflow as tf
+
+    fn, _, labels_of, rows = CASES[kind]
+    labels, s = labels_of(13), _similarities(13)
+    labels = np.asarray(labels, np.float32)
+    label_shape = [None] if labels.ndim == 1 else [None, L]
+    traced = tf.function(
+        fn,
+        input_signature=[tf.TensorSpec(label_shape), tf.TensorSpec([None, None], tf.float32)],
+    )
+    np.testing.assert_allclose(_np(traced(labels, s)), rows(labels, s), rtol=1e-5, atol=1e-6)
