@@ -11,7 +11,7 @@ import numpy as np
 
 
 def sparsemax(z, axis=-1):
-    """The paper's Algorithm 1: sort, find the support size k(z), threshold tau(z)."""
+    """The paper's sort-based evaluation: sort, find the support size k(z), threshold tau(z)."""
     z = np.moveaxis(np.asarray(z, np.float64), axis, -1)
     z_sorted = -np.sort(-z, axis=-1)
     partial = np.cumsum(z_sorted, axis=-1)
@@ -37,7 +37,7 @@ def sparsemax_by_bisection(z, steps=200):
 
 
 def sparsemax_jacobian(z):
-    """d sparsemax(z) / d z for one row z (C,): diag(s) - s s^T / |S| (the paper's eq. 12)."""
+    """d sparsemax(z) / d z for one row z (C,): diag(s) - s s^T / |S|, the paper's Jacobian."""
     s = (sparsemax(z) > 0).astype(np.float64)
     return np.diag(s) - np.outer(s, s) / s.sum()
 
@@ -59,7 +59,7 @@ def tfa_sparsemax_loss(labels, logits):
 
 
 def paper_sparsemax_loss(labels, logits):
-    """The paper's eq. (18): -q.z + 1/2 sum_{j in S} (z_j^2 - tau^2) + 1/2 ||q||^2."""
+    """The paper's loss: -q.z + 1/2 sum_{j in S} (z_j^2 - tau^2) + 1/2 ||q||^2."""
     z = np.asarray(logits, np.float64)
     q = np.asarray(labels, np.float64)
     p = sparsemax(z)
@@ -85,7 +85,7 @@ def optax_multiclass_sparsemax_loss(label_ids, logits):
 
 
 def sparsemax_loss_gradient(labels, logits):
-    """d loss / d z = sparsemax(z) - q (the paper's Proposition 2)."""
+    """d loss / d z = sparsemax(z) - q, as the paper shows."""
     return sparsemax(logits) - np.asarray(labels, np.float64)
 
 

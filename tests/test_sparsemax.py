@@ -334,6 +334,17 @@ def test_loss_16_bit_is_computed_in_float32(dtype):
         np.testing.assert_allclose(_f64(got), expected, rtol=UNIT[dtype] + 2.0**-20, atol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_smoothed_16_bit_targets_are_distributions_up_to_their_rounding(dtype):
+    q, _ = _onehot(seed=21)
+    # Rounded to bfloat16, the rows sum to 1 within 1.6e-3, beyond float32 rounding.
+    smoothed = ops.convert_to_tensor(0.9 * q + 0.1 / C, dtype=dtype)
+    logits = ops.convert_to_tensor(_logits(seed=21), dtype=dtype)
+    got = _f64(sparsemax_loss(smoothed, logits))
+    expected = ref.tfa_sparsemax_loss(_f64(smoothed), _f64(logits))
+    np.testing.assert_allclose(got, expected, rtol=UNIT[dtype] + 2.0**-20, atol=1e-6)
+
+
 def test_loss_float64_keeps_every_digit():
     z = _logits(seed=16).astype(np.float64) / 3.0
     q = _distributions(seed=16)

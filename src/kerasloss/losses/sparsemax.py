@@ -131,7 +131,7 @@ def sparsemax_loss(y_true: TensorLike, y_pred: TensorLike) -> Tensor:
     # per sample: z = y_pred (logits), q = y_true (a distribution, or one_hot(id))
     p = sparsemax(z)                  # support S = {j : p_j > 0}, threshold tau
     loss = sum_j p_j * (z_j - p_j / 2) - sum_j q_j * z_j + ||q||^2 / 2
-         = 1/2 sum_{j in S} (z_j^2 - tau^2) - q . z + ||q||^2 / 2      # the paper's (eq. 18)
+         = 1/2 sum_{j in S} (z_j^2 - tau^2) - q . z + ||q||^2 / 2      # the paper's form
     # one id y: loss = sum_j p_j * (z_j - z_y) + (1 - ||p||^2) / 2     # optax's form
     ```
 
@@ -175,12 +175,10 @@ def sparsemax_loss(y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         [0.16 2.  ]
 
     Reference: Martins and Astudillo, "From Softmax to Sparsemax: A Sparse Model of
-    Attention and Multi-Label Classification", ICML 2016, eq. (18); TensorFlow Addons'
+    Attention and Multi-Label Classification", ICML 2016; TensorFlow Addons'
     `tfa.losses.sparsemax_loss`; optax's `multiclass_sparsemax_loss`.
     """
     z, dtype = to_working(y_pred)
-    if len(z.shape) < 1:
-        raise ValueError(f"`y_pred` must have shape (batch_size, C); got shape {tuple(z.shape)}.")
     q, valid = _targets(y_true, z, dtype)
     top = ops.stop_gradient(ops.max(z, axis=-1, keepdims=True))
     z = z - top
