@@ -38,6 +38,7 @@ import _reference as ref
 import _reference_asl as ref_asl
 import _reference_pinball_kappa as ref_pk
 import _reference_sparse as sparse_ref
+import _reference_sparsemax as ref_sparsemax
 import _reference_two_tower as rt
 import kerasloss
 
@@ -145,6 +146,31 @@ def _per_sample_values(rng, lead):
     return rng.integers(0, C, size=lead).astype(np.int32), rng.uniform(size=(*lead, 1)).astype(
         np.float32
     )
+
+
+# Sparsemax and N-pairs losses: data.
+
+
+def _ids_and_logits(rng, lead):
+    onehot, logits = _onehot_and_logits(rng, lead)
+    return np.argmax(onehot, axis=-1).astype(np.int32), logits
+
+
+def _pair_labels_and_similarities(rng, lead):
+    """Labels of B pairs (8 classes) and the (B, B) similarities of anchors and positives;
+    with (B, T) leading dims, a (B, T, B) array, which the N-pairs losses refuse."""
+    labels = rng.integers(0, 8, size=lead).astype(np.int32)
+    return labels, rng.normal(scale=2.0, size=(*lead, lead[0])).astype(np.float32)
+
+
+def _pair_multi_hot_and_similarities(rng, lead):
+    multi_hot, _ = _multi_hot_and_scores(rng, lead)
+    first = rng.integers(0, K, size=lead)
+    multi_hot = np.maximum(multi_hot, np.eye(K, dtype=np.float32)[first])  # one label at least
+    return multi_hot, rng.normal(scale=2.0, size=(*lead, lead[0])).astype(np.float32)
+
+
+NPAIRS_ONLY_B = "N-pairs compares the B anchors with the B positives: y_pred is (B, B)"
 
 
 TABLE = np.random.default_rng(11).uniform(0.2, 3.0, size=(C, C)).round(2)
@@ -323,6 +349,39 @@ LOSSES = [
         function="kerasloss>poly1_crossentropy",
         reference=lambda y, p: ref_asl.poly1(y, p, 2.0, from_logits=True),
     ),
+    # Sparsemax and N-pairs losses.
+    Spec(
+        "kerasloss>SparsemaxLoss",
+        _onehot_and_logits,
+        variant="one_hot",
+        function="kerasloss>sparsemax_loss",
+        reference=ref_sparsemax.tfa_sparsemax_loss,
+    ),
+    Spec(
+        "kerasloss>SparsemaxLoss",
+        _ids_and_logits,
+        variant="ids",
+        kwargs={"name": "sparsemax"},
+        function="kerasloss>sparsemax_loss",
+        reference=ref_sparsemax.optax_multiclass_sparsemax_loss,
+    ),
+    Spec(
+        "kerasloss>NpairsLoss",
+        _pair_labels_and_similarities,
+        function="kerasloss>npairs_loss",
+        reference=ref_sparsemax.npairs,
+        timesteps=NPAIRS_ONLY_B,
+        couples_batch=True,
+    ),
+    Spec(
+        "kerasloss>NpairsMultilabelLoss",
+        _pair_multi_hot_and_similarities,
+        kwargs={"name": "npairs_ml"},
+        function="kerasloss>npairs_multilabel_loss",
+        reference=ref_sparsemax.npairs_multilabel,
+        timesteps=NPAIRS_ONLY_B,
+        couples_batch=True,
+    ),
 ]
 
 
@@ -434,6 +493,24 @@ FUNCTIONS += [
         data_args=("a", "b"),
         reference=lambda a, b: rt.siglip(a, b, 5.0, -2.0),
         **TWO_TOWER,
+    ),
+    # Sparsemax and N-pairs losses.
+    Spec(
+        "kerasloss>sparsemax_loss",
+        _ids_and_logits,
+        reference=ref_sparsemax.optax_multiclass_sparsemax_loss,
+    ),
+    Spec(
+        "kerasloss>npairs_loss",
+        _pair_labels_and_similarities,
+        reference=ref_sparsemax.npairs,
+        couples_batch=True,
+    ),
+    Spec(
+        "kerasloss>npairs_multilabel_loss",
+        _pair_multi_hot_and_similarities,
+        reference=ref_sparsemax.npairs_multilabel,
+        couples_batch=True,
     ),
 ]
 

@@ -20,7 +20,7 @@ import kerasloss
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SRC = pathlib.Path(kerasloss.__file__).parent
-PUBLIC_PARTS = {"losses", "layers", "metrics", "callbacks", "thresholds"}
+PUBLIC_PARTS = {"losses", "layers", "metrics", "callbacks", "thresholds", "ops"}
 
 
 def _rules() -> dict[str, set[str]]:

@@ -5,10 +5,10 @@ Each loss comes as a function that returns one value per sample and as a
 `.keras` model loads back after `import kerasloss`. Losses that need state or
 intermediate tensors live in `kerasloss.layers`; the metrics in `kerasloss.metrics`;
 the loss-weight schedule in `kerasloss.callbacks`; turning multi-label scores into
-label sets in `kerasloss.thresholds`.
+label sets in `kerasloss.thresholds`; sparsemax in `kerasloss.ops`.
 """
 
-from kerasloss import callbacks, layers, losses, metrics, thresholds
+from kerasloss import callbacks, layers, losses, metrics, ops, thresholds
 from kerasloss.losses import (
     AsymmetricLoss,
     BinaryFocalLoss,
@@ -16,10 +16,13 @@ from kerasloss.losses import (
     CombinedLoss,
     CostSensitiveCrossentropy,
     LabelSmoothingCrossentropy,
+    NpairsLoss,
+    NpairsMultilabelLoss,
     PinballLoss,
     Poly1Crossentropy,
     SparseCostSensitiveCrossentropy,
     SparseLabelSmoothingCrossentropy,
+    SparsemaxLoss,
     TripletLoss,
     WeightedKappaLoss,
     asymmetric_loss,
@@ -29,12 +32,15 @@ from kerasloss.losses import (
     clip_loss,
     cost_sensitive_crossentropy,
     label_smoothing_crossentropy,
+    npairs_loss,
+    npairs_multilabel_loss,
     pack_example_costs,
     pinball_loss,
     poly1_crossentropy,
     siglip_loss,
     sparse_cost_sensitive_crossentropy,
     sparse_label_smoothing_crossentropy,
+    sparsemax_loss,
     triplet_loss,
     triplet_margin_loss,
     unpack_example_costs,
@@ -85,4 +91,12 @@ __all__ = [
     "SparseLabelSmoothingCrossentropy",
     "sparse_cost_sensitive_crossentropy",
     "sparse_label_smoothing_crossentropy",
+    # Sparsemax and N-pairs losses.
+    "NpairsLoss",
+    "NpairsMultilabelLoss",
+    "SparsemaxLoss",
+    "npairs_loss",
+    "npairs_multilabel_loss",
+    "ops",
+    "sparsemax_loss",
 ]

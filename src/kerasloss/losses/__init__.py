@@ -10,6 +10,8 @@
 - `regression`: the pinball (quantile) loss.
 - `ordinal`: the weighted kappa loss.
 - `sparse`: the cost-sensitive and label-smoothed cross-entropies of integer class ids.
+- `sparsemax`: the sparsemax loss, from logits.
+- `npairs`: N-pairs losses on a batch's similarity matrix.
 """
 
 from kerasloss._internal.aliases import moved
@@ -33,6 +35,12 @@ from kerasloss.losses.multilabel import (
     asymmetric_loss,
     bpmll_loss,
 )
+from kerasloss.losses.npairs import (
+    NpairsLoss,
+    NpairsMultilabelLoss,
+    npairs_loss,
+    npairs_multilabel_loss,
+)
 from kerasloss.losses.ordinal import WeightedKappaLoss, weighted_kappa_loss
 from kerasloss.losses.poly import Poly1Crossentropy, poly1_crossentropy
 from kerasloss.losses.regression import PinballLoss, pinball_loss
@@ -42,6 +50,7 @@ from kerasloss.losses.sparse import (
     sparse_cost_sensitive_crossentropy,
     sparse_label_smoothing_crossentropy,
 )
+from kerasloss.losses.sparsemax import SparsemaxLoss, sparsemax_loss
 from kerasloss.losses.two_tower import clip_loss, siglip_loss
 
 __all__ = [
@@ -76,6 +85,13 @@ __all__ = [
     "SparseLabelSmoothingCrossentropy",
     "sparse_cost_sensitive_crossentropy",
     "sparse_label_smoothing_crossentropy",
+    # Sparsemax and N-pairs losses.
+    "NpairsLoss",
+    "NpairsMultilabelLoss",
+    "SparsemaxLoss",
+    "npairs_loss",
+    "npairs_multilabel_loss",
+    "sparsemax_loss",
 ]
 
 # The threshold functions were exported from here before kerasloss 0.2.
