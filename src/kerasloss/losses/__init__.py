@@ -5,6 +5,7 @@
 - `multilabel`: the BP-MLL ranking loss.
 - `metric_learning`: triplet losses, on explicit triplets and mined from a batch.
 - `center`: the center loss (its centres live on `kerasloss.layers.CenterLoss`).
+- `pairs`: pair losses on labelled embeddings: contrastive, multi-similarity, lifted structure.
 """
 
 from kerasloss._internal.aliases import moved
@@ -22,6 +23,14 @@ from kerasloss.losses.classification import (
 from kerasloss.losses.combined import CombinedLoss
 from kerasloss.losses.metric_learning import TripletLoss, triplet_loss, triplet_margin_loss
 from kerasloss.losses.multilabel import _MOVED_THRESHOLDS, BPMLLLoss, bpmll_loss
+from kerasloss.losses.pairs import (
+    ContrastiveLoss,
+    LiftedStructureLoss,
+    MultiSimilarityLoss,
+    contrastive_loss,
+    lifted_structure_loss,
+    multi_similarity_loss,
+)
 
 __all__ = [
     "BPMLLLoss",
@@ -39,6 +48,13 @@ __all__ = [
     "triplet_loss",
     "triplet_margin_loss",
     "unpack_example_costs",
+    # pair losses
+    "ContrastiveLoss",
+    "LiftedStructureLoss",
+    "MultiSimilarityLoss",
+    "contrastive_loss",
+    "lifted_structure_loss",
+    "multi_similarity_loss",
 ]
 
 # The threshold functions were exported from here before kerasloss 0.2.
