@@ -40,6 +40,7 @@ import _reference_pinball_kappa as ref_pk
 import _reference_sparse as sparse_ref
 import _reference_sparsemax as ref_sparsemax
 import _reference_two_tower as rt
+import _reference_pairs as pair_ref
 import kerasloss
 
 
@@ -177,6 +178,7 @@ TABLE = np.random.default_rng(11).uniform(0.2, 3.0, size=(C, C)).round(2)
 COEFFICIENTS = [0.1, -0.2, 0.3, 0.0, 0.5]
 PROBABILITY_CLIP = "16-bit probabilities are clipped at their dtype's gap below 1, not at 1e-7"
 TRIPLET_ONLY_B = "triplets are mined within one (B, D) batch of embeddings"
+PAIRS_ONLY_B = "pairs are formed within one (B, D) batch of embeddings"
 
 
 # ------------------------------------------- pinball and weighted kappa (inputs, constants)
@@ -384,6 +386,37 @@ LOSSES = [
     ),
 ]
 
+# -- pair losses (losses/pairs.py): one distance per spec, the others in test_pair_losses.py
+LOSSES += [
+    Spec(
+        "kerasloss>ContrastiveLoss",
+        _labelled_embeddings,
+        kwargs={"pos_margin": 0.3, "neg_margin": 2.0, "distance": "euclidean"},
+        function="kerasloss>contrastive_loss",
+        reference=lambda y, p: pair_ref.contrastive(y, p, 0.3, 2.0, "euclidean"),
+        timesteps=PAIRS_ONLY_B,
+        couples_batch=True,
+    ),
+    Spec(
+        "kerasloss>MultiSimilarityLoss",
+        _labelled_embeddings,
+        kwargs={"mining_epsilon": 0.1},
+        function="kerasloss>multi_similarity_loss",
+        reference=lambda y, p: pair_ref.multi_similarity(y, p, epsilon=0.1),
+        timesteps=PAIRS_ONLY_B,
+        couples_batch=True,
+    ),
+    Spec(
+        "kerasloss>LiftedStructureLoss",
+        _labelled_embeddings,
+        kwargs={"pos_margin": 0.1, "neg_margin": 1.2, "distance": "cosine"},
+        function="kerasloss>lifted_structure_loss",
+        reference=lambda y, p: pair_ref.lifted_structure(y, p, 0.1, 1.2, "cosine"),
+        timesteps=PAIRS_ONLY_B,
+        couples_batch=True,
+    ),
+]
+
 
 # ---------------------------------------------------------------------------- functions
 
@@ -582,6 +615,28 @@ FUNCTIONS += [
         _onehot_and_logits,
         kwargs={"epsilon": -1.0, "from_logits": True},
         reference=lambda y, p: ref_asl.poly1(y, p, -1.0, from_logits=True),
+# -- pair losses (losses/pairs.py)
+FUNCTIONS += [
+    Spec(
+        "kerasloss>contrastive_loss",
+        _labelled_embeddings,
+        kwargs={"pos_margin": 0.2, "neg_margin": 1.0, "distance": "cosine"},
+        reference=lambda y, p: pair_ref.contrastive(y, p, 0.2, 1.0, "cosine"),
+        couples_batch=True,
+    ),
+    Spec(
+        "kerasloss>multi_similarity_loss",
+        _labelled_embeddings,
+        kwargs={"alpha": 3.0, "beta": 40.0, "base": 0.4},
+        reference=lambda y, p: pair_ref.multi_similarity(y, p, 3.0, 40.0, 0.4),
+        couples_batch=True,
+    ),
+    Spec(
+        "kerasloss>lifted_structure_loss",
+        _labelled_embeddings,
+        kwargs={"pos_margin": 0.5, "neg_margin": 6.0, "distance": "squared_euclidean"},
+        reference=lambda y, p: pair_ref.lifted_structure(y, p, 0.5, 6.0, "squared_euclidean"),
+        couples_batch=True,
     ),
 ]
 

@@ -12,6 +12,7 @@
 - `sparse`: the cost-sensitive and label-smoothed cross-entropies of integer class ids.
 - `sparsemax`: the sparsemax loss, from logits.
 - `npairs`: N-pairs losses on a batch's similarity matrix.
+- `pairs`: pair losses on labelled embeddings: contrastive, multi-similarity, lifted structure.
 """
 
 from kerasloss._internal.aliases import moved
@@ -42,6 +43,14 @@ from kerasloss.losses.npairs import (
     npairs_multilabel_loss,
 )
 from kerasloss.losses.ordinal import WeightedKappaLoss, weighted_kappa_loss
+from kerasloss.losses.pairs import (
+    ContrastiveLoss,
+    LiftedStructureLoss,
+    MultiSimilarityLoss,
+    contrastive_loss,
+    lifted_structure_loss,
+    multi_similarity_loss,
+)
 from kerasloss.losses.poly import Poly1Crossentropy, poly1_crossentropy
 from kerasloss.losses.regression import PinballLoss, pinball_loss
 from kerasloss.losses.sparse import (
@@ -92,6 +101,13 @@ __all__ = [
     "npairs_loss",
     "npairs_multilabel_loss",
     "sparsemax_loss",
+    # pair losses
+    "ContrastiveLoss",
+    "LiftedStructureLoss",
+    "MultiSimilarityLoss",
+    "contrastive_loss",
+    "lifted_structure_loss",
+    "multi_similarity_loss",
 ]
 
 # The threshold functions were exported from here before kerasloss 0.2.
