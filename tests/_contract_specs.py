@@ -35,6 +35,7 @@ import keras
 import numpy as np
 
 import _reference as ref
+import _reference_self_supervised as ref_ssl
 import kerasloss
 
 
@@ -147,6 +148,7 @@ TABLE = np.random.default_rng(11).uniform(0.2, 3.0, size=(C, C)).round(2)
 COEFFICIENTS = [0.1, -0.2, 0.3, 0.0, 0.5]
 PROBABILITY_CLIP = "16-bit probabilities are clipped at their dtype's gap below 1, not at 1e-7"
 TRIPLET_ONLY_B = "triplets are mined within one (B, D) batch of embeddings"
+PAIRS_ONLY_B = "pairs are formed within one (B, D) batch of embeddings"
 
 
 # ---------------------------------------------------------------------------- losses
@@ -225,6 +227,25 @@ LOSSES = [
             0.3 * ref.binary_focal(y, p, 1.0, None, from_logits=True) + 1.7 * ref.bpmll(y, p)
         ),
     ),
+    # ---- self-supervised / contrastive (losses/self_supervised.py): NT-Xent, SupCon
+    Spec(
+        "kerasloss>NTXentLoss",
+        _labelled_embeddings,
+        kwargs={"temperature": 0.2},
+        function="kerasloss>nt_xent_loss",
+        reference=lambda y, p: ref_ssl.nt_xent(y, p, 0.2),
+        timesteps=PAIRS_ONLY_B,
+        couples_batch=True,
+    ),
+    Spec(
+        "kerasloss>SupConLoss",
+        _labelled_embeddings,
+        kwargs={"temperature": 0.3, "name": "supcon"},
+        function="kerasloss>supcon_loss",
+        reference=lambda y, p: ref_ssl.supcon(y, p, 0.3),
+        timesteps=PAIRS_ONLY_B,
+        couples_batch=True,
+    ),
 ]
 
 
@@ -272,6 +293,24 @@ FUNCTIONS = [
         _center_data,
         data_args=("features", "labels", "centers"),
         reference=ref.center_loss,
+    ),
+]
+
+
+# ---- self-supervised / contrastive (losses/self_supervised.py): NT-Xent, SupCon
+FUNCTIONS += [
+    Spec(
+        "kerasloss>nt_xent_loss",
+        _labelled_embeddings,
+        kwargs={"temperature": 0.5},
+        reference=lambda y, p: ref_ssl.nt_xent(y, p, 0.5),
+        couples_batch=True,
+    ),
+    Spec(
+        "kerasloss>supcon_loss",
+        _labelled_embeddings,
+        reference=lambda y, p: ref_ssl.supcon(y, p, 0.1),
+        couples_batch=True,
     ),
 ]
 

@@ -5,6 +5,7 @@
 - `multilabel`: the BP-MLL ranking loss.
 - `metric_learning`: triplet losses, on explicit triplets and mined from a batch.
 - `center`: the center loss (its centres live on `kerasloss.layers.CenterLoss`).
+- `self_supervised`: NT-Xent (SimCLR) and SupCon, contrastive losses on cosine similarities.
 """
 
 from kerasloss._internal.aliases import moved
@@ -22,6 +23,7 @@ from kerasloss.losses.classification import (
 from kerasloss.losses.combined import CombinedLoss
 from kerasloss.losses.metric_learning import TripletLoss, triplet_loss, triplet_margin_loss
 from kerasloss.losses.multilabel import _MOVED_THRESHOLDS, BPMLLLoss, bpmll_loss
+from kerasloss.losses.self_supervised import NTXentLoss, SupConLoss, nt_xent_loss, supcon_loss
 
 __all__ = [
     "BPMLLLoss",
@@ -29,13 +31,17 @@ __all__ = [
     "CombinedLoss",
     "CostSensitiveCrossentropy",
     "LabelSmoothingCrossentropy",
+    "NTXentLoss",
+    "SupConLoss",
     "TripletLoss",
     "binary_focal_loss",
     "bpmll_loss",
     "center_loss",
     "cost_sensitive_crossentropy",
     "label_smoothing_crossentropy",
+    "nt_xent_loss",
     "pack_example_costs",
+    "supcon_loss",
     "triplet_loss",
     "triplet_margin_loss",
     "unpack_example_costs",
