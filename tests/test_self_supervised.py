@@ -602,6 +602,27 @@ def test_supcon_leaves_out_anchors_solved_to_float_precision_as_the_library_does
         assert np.all((values[:2] > 1e-9) & (values[:2] < 1e-7))
 
 
+@each_loss
+def test_the_library_gives_zero_for_one_positive_and_one_negative_pair(pml, name):
+    """The second documented difference: the library's guard for tiny index sets."""
+    import torch
+
+    x, labels = np.array([[1.0, 0.0]]), np.array([0])
+    ref_x, ref_labels = np.array([[0.8, 0.6], [0.0, 1.0]]), np.array([0, 1])
+    expected = _library(name, 0.5)(
+        torch.tensor(x),
+        torch.tensor(labels),
+        ref_emb=torch.tensor(ref_x),
+        ref_labels=torch.tensor(ref_labels),
+    )
+    got = _np(
+        _values(name, labels, x, temperature=0.5, ref_embeddings=ref_x, ref_labels=ref_labels)
+    )
+    assert float(expected) == 0.0
+    # One positive at cosine 0.8, one negative at 0: log(1 + e^((0 - 0.8) / 0.5)).
+    np.testing.assert_allclose(got, [np.log1p(np.exp(-1.6))], rtol=1e-12)
+
+
 def test_the_library_caps_a_hopeless_pair_of_nt_xent(pml):
     """The one documented difference: the library's small constant inside the log."""
     import torch

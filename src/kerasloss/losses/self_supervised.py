@@ -122,7 +122,9 @@ def nt_xent_loss(
     `NTXentLoss` with its default reducer; each anchor's value is B times its share of
     the sum. pytorch-metric-learning adds float's smallest normal number inside the log,
     which caps a pair's term at 87.3 in float32; here the term is exact at any
-    temperature (computed as softplus(logsumexp_n(s[a, n] / t) - s[a, p] / t)).
+    temperature (computed as softplus(logsumexp_n(s[a, n] / t) - s[a, p] / t)). It also
+    returns 0 when there are at most one positive and one negative pair in all (a single
+    anchor against a reference set of two); here the formula holds there too.
 
     Degenerate batches give finite values and gradients: no positive pair (all labels
     distinct) gives 0 with zero gradient; one class only (no negatives) gives 0, each
@@ -337,7 +339,9 @@ def supcon_loss(
     softmax rounds to 1), so an anchor already solved to the precision of the float
     type does not count, here as there. Each term is computed to a few units of
     rounding relative to itself, also near 0 and at small temperatures. As in
-    pytorch-metric-learning, a batch with no negative pair gives 0.
+    pytorch-metric-learning, a batch with no negative pair gives 0. It also returns 0
+    when there are at most one positive and one negative pair in all (a single anchor
+    against a reference set of two); here the formula holds there too.
 
     Degenerate batches give finite values and gradients: an anchor without positives
     has term 0 and does not count; no positive pair in the batch (all labels distinct)
