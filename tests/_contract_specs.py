@@ -41,6 +41,7 @@ import _reference_sparse as sparse_ref
 import _reference_sparsemax as ref_sparsemax
 import _reference_two_tower as rt
 import _reference_pairs as pair_ref
+import _reference_self_supervised as ref_ssl
 import kerasloss
 
 
@@ -394,6 +395,14 @@ LOSSES += [
         kwargs={"pos_margin": 0.3, "neg_margin": 2.0, "distance": "euclidean"},
         function="kerasloss>contrastive_loss",
         reference=lambda y, p: pair_ref.contrastive(y, p, 0.3, 2.0, "euclidean"),
+    ),
+    # ---- self-supervised / contrastive (losses/self_supervised.py): NT-Xent, SupCon
+    Spec(
+        "kerasloss>NTXentLoss",
+        _labelled_embeddings,
+        kwargs={"temperature": 0.2},
+        function="kerasloss>nt_xent_loss",
+        reference=lambda y, p: ref_ssl.nt_xent(y, p, 0.2),
         timesteps=PAIRS_ONLY_B,
         couples_batch=True,
     ),
@@ -412,6 +421,11 @@ LOSSES += [
         kwargs={"pos_margin": 0.1, "neg_margin": 1.2, "distance": "cosine"},
         function="kerasloss>lifted_structure_loss",
         reference=lambda y, p: pair_ref.lifted_structure(y, p, 0.1, 1.2, "cosine"),
+        "kerasloss>SupConLoss",
+        _labelled_embeddings,
+        kwargs={"temperature": 0.3, "name": "supcon"},
+        function="kerasloss>supcon_loss",
+        reference=lambda y, p: ref_ssl.supcon(y, p, 0.3),
         timesteps=PAIRS_ONLY_B,
         couples_batch=True,
     ),
@@ -543,6 +557,24 @@ FUNCTIONS += [
         "kerasloss>npairs_multilabel_loss",
         _pair_multi_hot_and_similarities,
         reference=ref_sparsemax.npairs_multilabel,
+        couples_batch=True,
+    ),
+]
+
+
+# ---- self-supervised / contrastive (losses/self_supervised.py): NT-Xent, SupCon
+FUNCTIONS += [
+    Spec(
+        "kerasloss>nt_xent_loss",
+        _labelled_embeddings,
+        kwargs={"temperature": 0.5},
+        reference=lambda y, p: ref_ssl.nt_xent(y, p, 0.5),
+        couples_batch=True,
+    ),
+    Spec(
+        "kerasloss>supcon_loss",
+        _labelled_embeddings,
+        reference=lambda y, p: ref_ssl.supcon(y, p, 0.1),
         couples_batch=True,
     ),
 ]

@@ -13,6 +13,7 @@
 - `sparsemax`: the sparsemax loss, from logits.
 - `npairs`: N-pairs losses on a batch's similarity matrix.
 - `pairs`: pair losses on labelled embeddings: contrastive, multi-similarity, lifted structure.
+- `self_supervised`: NT-Xent (SimCLR) and SupCon, contrastive losses on cosine similarities.
 """
 
 from kerasloss._internal.aliases import moved
@@ -53,6 +54,7 @@ from kerasloss.losses.pairs import (
 )
 from kerasloss.losses.poly import Poly1Crossentropy, poly1_crossentropy
 from kerasloss.losses.regression import PinballLoss, pinball_loss
+from kerasloss.losses.self_supervised import NTXentLoss, SupConLoss, nt_xent_loss, supcon_loss
 from kerasloss.losses.sparse import (
     SparseCostSensitiveCrossentropy,
     SparseLabelSmoothingCrossentropy,
@@ -70,6 +72,8 @@ __all__ = [
     "CostSensitiveCrossentropy",
     "LabelSmoothingCrossentropy",
     "Poly1Crossentropy",
+    "NTXentLoss",
+    "SupConLoss",
     "TripletLoss",
     "asymmetric_loss",
     "binary_focal_loss",
@@ -78,9 +82,11 @@ __all__ = [
     "clip_loss",
     "cost_sensitive_crossentropy",
     "label_smoothing_crossentropy",
+    "nt_xent_loss",
     "pack_example_costs",
     "siglip_loss",
     "poly1_crossentropy",
+    "supcon_loss",
     "triplet_loss",
     "triplet_margin_loss",
     "unpack_example_costs",
