@@ -36,12 +36,12 @@ import numpy as np
 
 import _reference as ref
 import _reference_asl as ref_asl
+import _reference_pairs as pair_ref
 import _reference_pinball_kappa as ref_pk
+import _reference_self_supervised as ref_ssl
 import _reference_sparse as sparse_ref
 import _reference_sparsemax as ref_sparsemax
 import _reference_two_tower as rt
-import _reference_pairs as pair_ref
-import _reference_self_supervised as ref_ssl
 import kerasloss
 
 
@@ -387,50 +387,6 @@ LOSSES = [
     ),
 ]
 
-# -- pair losses (losses/pairs.py): one distance per spec, the others in test_pair_losses.py
-LOSSES += [
-    Spec(
-        "kerasloss>ContrastiveLoss",
-        _labelled_embeddings,
-        kwargs={"pos_margin": 0.3, "neg_margin": 2.0, "distance": "euclidean"},
-        function="kerasloss>contrastive_loss",
-        reference=lambda y, p: pair_ref.contrastive(y, p, 0.3, 2.0, "euclidean"),
-    ),
-    # ---- self-supervised / contrastive (losses/self_supervised.py): NT-Xent, SupCon
-    Spec(
-        "kerasloss>NTXentLoss",
-        _labelled_embeddings,
-        kwargs={"temperature": 0.2},
-        function="kerasloss>nt_xent_loss",
-        reference=lambda y, p: ref_ssl.nt_xent(y, p, 0.2),
-        timesteps=PAIRS_ONLY_B,
-        couples_batch=True,
-    ),
-    Spec(
-        "kerasloss>MultiSimilarityLoss",
-        _labelled_embeddings,
-        kwargs={"mining_epsilon": 0.1},
-        function="kerasloss>multi_similarity_loss",
-        reference=lambda y, p: pair_ref.multi_similarity(y, p, epsilon=0.1),
-        timesteps=PAIRS_ONLY_B,
-        couples_batch=True,
-    ),
-    Spec(
-        "kerasloss>LiftedStructureLoss",
-        _labelled_embeddings,
-        kwargs={"pos_margin": 0.1, "neg_margin": 1.2, "distance": "cosine"},
-        function="kerasloss>lifted_structure_loss",
-        reference=lambda y, p: pair_ref.lifted_structure(y, p, 0.1, 1.2, "cosine"),
-        "kerasloss>SupConLoss",
-        _labelled_embeddings,
-        kwargs={"temperature": 0.3, "name": "supcon"},
-        function="kerasloss>supcon_loss",
-        reference=lambda y, p: ref_ssl.supcon(y, p, 0.3),
-        timesteps=PAIRS_ONLY_B,
-        couples_batch=True,
-    ),
-]
-
 
 # ---------------------------------------------------------------------------- functions
 
@@ -562,24 +518,6 @@ FUNCTIONS += [
 ]
 
 
-# ---- self-supervised / contrastive (losses/self_supervised.py): NT-Xent, SupCon
-FUNCTIONS += [
-    Spec(
-        "kerasloss>nt_xent_loss",
-        _labelled_embeddings,
-        kwargs={"temperature": 0.5},
-        reference=lambda y, p: ref_ssl.nt_xent(y, p, 0.5),
-        couples_batch=True,
-    ),
-    Spec(
-        "kerasloss>supcon_loss",
-        _labelled_embeddings,
-        reference=lambda y, p: ref_ssl.supcon(y, p, 0.1),
-        couples_batch=True,
-    ),
-]
-
-
 # Metric functions: per-example values are float32 whatever the scores' dtype (a
 # metric's state is float32), and a ranking is over the last axis of a (B, C) batch.
 METRIC_FLOAT32 = "a metric's per-example values are float32 for any score dtype"
@@ -647,28 +585,6 @@ FUNCTIONS += [
         _onehot_and_logits,
         kwargs={"epsilon": -1.0, "from_logits": True},
         reference=lambda y, p: ref_asl.poly1(y, p, -1.0, from_logits=True),
-# -- pair losses (losses/pairs.py)
-FUNCTIONS += [
-    Spec(
-        "kerasloss>contrastive_loss",
-        _labelled_embeddings,
-        kwargs={"pos_margin": 0.2, "neg_margin": 1.0, "distance": "cosine"},
-        reference=lambda y, p: pair_ref.contrastive(y, p, 0.2, 1.0, "cosine"),
-        couples_batch=True,
-    ),
-    Spec(
-        "kerasloss>multi_similarity_loss",
-        _labelled_embeddings,
-        kwargs={"alpha": 3.0, "beta": 40.0, "base": 0.4},
-        reference=lambda y, p: pair_ref.multi_similarity(y, p, 3.0, 40.0, 0.4),
-        couples_batch=True,
-    ),
-    Spec(
-        "kerasloss>lifted_structure_loss",
-        _labelled_embeddings,
-        kwargs={"pos_margin": 0.5, "neg_margin": 6.0, "distance": "squared_euclidean"},
-        reference=lambda y, p: pair_ref.lifted_structure(y, p, 0.5, 6.0, "squared_euclidean"),
-        couples_batch=True,
     ),
 ]
 
@@ -802,5 +718,95 @@ LAYERS = [
         },
     ),
 ]
+
+# ----------------------------------------------------------- pair and contrastive losses
+
+# losses/pairs.py: one distance per spec, the others in test_pair_losses.py
+LOSSES += [
+    Spec(
+        "kerasloss>ContrastiveLoss",
+        _labelled_embeddings,
+        kwargs={"pos_margin": 0.3, "neg_margin": 2.0, "distance": "euclidean"},
+        function="kerasloss>contrastive_loss",
+        reference=lambda y, p: pair_ref.contrastive(y, p, 0.3, 2.0, "euclidean"),
+        timesteps=PAIRS_ONLY_B,
+        couples_batch=True,
+    ),
+    Spec(
+        "kerasloss>MultiSimilarityLoss",
+        _labelled_embeddings,
+        kwargs={"mining_epsilon": 0.1},
+        function="kerasloss>multi_similarity_loss",
+        reference=lambda y, p: pair_ref.multi_similarity(y, p, epsilon=0.1),
+        timesteps=PAIRS_ONLY_B,
+        couples_batch=True,
+    ),
+    Spec(
+        "kerasloss>LiftedStructureLoss",
+        _labelled_embeddings,
+        kwargs={"pos_margin": 0.1, "neg_margin": 1.2, "distance": "cosine"},
+        function="kerasloss>lifted_structure_loss",
+        reference=lambda y, p: pair_ref.lifted_structure(y, p, 0.1, 1.2, "cosine"),
+        timesteps=PAIRS_ONLY_B,
+        couples_batch=True,
+    ),
+    # losses/self_supervised.py: NT-Xent, SupCon
+    Spec(
+        "kerasloss>NTXentLoss",
+        _labelled_embeddings,
+        kwargs={"temperature": 0.2},
+        function="kerasloss>nt_xent_loss",
+        reference=lambda y, p: ref_ssl.nt_xent(y, p, 0.2),
+        timesteps=PAIRS_ONLY_B,
+        couples_batch=True,
+    ),
+    Spec(
+        "kerasloss>SupConLoss",
+        _labelled_embeddings,
+        kwargs={"temperature": 0.3, "name": "supcon"},
+        function="kerasloss>supcon_loss",
+        reference=lambda y, p: ref_ssl.supcon(y, p, 0.3),
+        timesteps=PAIRS_ONLY_B,
+        couples_batch=True,
+    ),
+]
+
+FUNCTIONS += [
+    Spec(
+        "kerasloss>contrastive_loss",
+        _labelled_embeddings,
+        kwargs={"pos_margin": 0.2, "neg_margin": 1.0, "distance": "cosine"},
+        reference=lambda y, p: pair_ref.contrastive(y, p, 0.2, 1.0, "cosine"),
+        couples_batch=True,
+    ),
+    Spec(
+        "kerasloss>multi_similarity_loss",
+        _labelled_embeddings,
+        kwargs={"alpha": 3.0, "beta": 40.0, "base": 0.4},
+        reference=lambda y, p: pair_ref.multi_similarity(y, p, 3.0, 40.0, 0.4),
+        couples_batch=True,
+    ),
+    Spec(
+        "kerasloss>lifted_structure_loss",
+        _labelled_embeddings,
+        kwargs={"pos_margin": 0.5, "neg_margin": 6.0, "distance": "squared_euclidean"},
+        reference=lambda y, p: pair_ref.lifted_structure(y, p, 0.5, 6.0, "squared_euclidean"),
+        couples_batch=True,
+    ),
+    Spec(
+        "kerasloss>nt_xent_loss",
+        _labelled_embeddings,
+        kwargs={"temperature": 0.5},
+        reference=lambda y, p: ref_ssl.nt_xent(y, p, 0.5),
+        couples_batch=True,
+    ),
+    Spec(
+        "kerasloss>supcon_loss",
+        _labelled_embeddings,
+        reference=lambda y, p: ref_ssl.supcon(y, p, 0.1),
+        couples_batch=True,
+    ),
+]
+
 
 SPECS = LOSSES + FUNCTIONS + METRICS + LAYERS
