@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from keras import ops
 
-from kerasloss._internal.dtypes import mean, positive_part, to_working
+from kerasloss._internal.dtypes import mean, to_working
 from kerasloss._internal.types import Tensor, TensorLike
 
 DISTANCES = ("euclidean", "squared_euclidean", "cosine")
@@ -183,7 +183,10 @@ def pairwise_squared_euclidean(x: TensorLike, ref: TensorLike | None = None) -> 
         + ops.sum(low_z * plus_z, axis=-1)[None, :]
         - (cross + cross_back)
     )
-    squared = positive_part(high_squared + rest) * ops.square(radius)
+    squared = high_squared + rest
+    # Rounding may leave a tiny negative; a NaN (from a NaN embedding, through the centre)
+    # must stay NaN so that the loss shows it, which `positive_part` would turn into 0.
+    squared = ops.where(squared < 0, ops.zeros_like(squared), squared) * ops.square(radius)
     if same:
         squared = squared * (1 - ops.eye(ops.shape(x)[0], dtype=x.dtype))
     return ops.cast(squared, dtype)
