@@ -36,6 +36,7 @@ import numpy as np
 
 import _reference as ref
 import _reference_asl as ref_asl
+import _reference_focal as rf
 import _reference_pairs as pair_ref
 import _reference_pinball_kappa as ref_pk
 import _reference_self_supervised as ref_ssl
@@ -175,6 +176,7 @@ def _pair_multi_hot_and_similarities(rng, lead):
 NPAIRS_ONLY_B = "N-pairs compares the B anchors with the B positives: y_pred is (B, B)"
 
 
+FOCAL_ALPHA = [0.5, 1.0, 2.0, 0.25]  # one weight per class
 TABLE = np.random.default_rng(11).uniform(0.2, 3.0, size=(C, C)).round(2)
 COEFFICIENTS = [0.1, -0.2, 0.3, 0.0, 0.5]
 PROBABILITY_CLIP = "16-bit probabilities are clipped at their dtype's gap below 1, not at 1e-7"
@@ -805,6 +807,53 @@ FUNCTIONS += [
         _labelled_embeddings,
         reference=lambda y, p: ref_ssl.supcon(y, p, 0.1),
         couples_batch=True,
+    ),
+]
+
+
+# ------------------------------------------------ focal losses (losses/focal.py)
+LOSSES += [
+    Spec(
+        "kerasloss>BinaryFocalLoss",
+        _multi_hot_and_scores,
+        variant="label_smoothing",
+        kwargs={"gamma": 2.0, "alpha": 0.25, "label_smoothing": 0.1, "from_logits": True},
+        function="kerasloss>binary_focal_loss",
+        reference=lambda y, p: rf.binary_focal_smoothed(y, p, 2.0, 0.25, 0.1, from_logits=True),
+    ),
+    Spec(
+        "kerasloss>CategoricalFocalLoss",
+        _onehot_and_logits,
+        kwargs={"gamma": 2.0, "alpha": FOCAL_ALPHA, "label_smoothing": 0.1, "from_logits": True},
+        function="kerasloss>categorical_focal_loss",
+        reference=lambda y, p: rf.categorical_focal(y, p, 2.0, FOCAL_ALPHA, 0.1, from_logits=True),
+    ),
+    # ignore_class set, though the data has no -1: the reductions' reweighting runs and
+    # must leave every sample its weight.
+    Spec(
+        "kerasloss>SparseCategoricalFocalLoss",
+        _ids_and_logits,
+        kwargs={"gamma": 1.5, "alpha": 0.5, "from_logits": True, "ignore_class": -1},
+        function="kerasloss>sparse_categorical_focal_loss",
+        reference=lambda y, p: rf.sparse_categorical_focal(y, p, 1.5, 0.5, 0.0, from_logits=True),
+    ),
+]
+
+FUNCTIONS += [
+    Spec(
+        "kerasloss>categorical_focal_loss",
+        _softmax_outputs,
+        kwargs={"gamma": 0.5, "alpha": None, "label_smoothing": 0.2, "from_logits": False},
+        reference=lambda y, p: rf.categorical_focal(y, p, 0.5, None, 0.2, from_logits=False),
+        skip={"float16": PROBABILITY_CLIP, "bfloat16": PROBABILITY_CLIP},
+    ),
+    Spec(
+        "kerasloss>sparse_categorical_focal_loss",
+        _ids_and_logits,
+        kwargs={"gamma": 2.0, "alpha": FOCAL_ALPHA, "label_smoothing": 0.2, "from_logits": True},
+        reference=lambda y, p: rf.sparse_categorical_focal(
+            y, p, 2.0, FOCAL_ALPHA, 0.2, from_logits=True
+        ),
     ),
 ]
 

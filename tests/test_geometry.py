@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import _reference as ref
+import _reference_focal as rf
 import kerasloss
 from _autodiff import autodiff, finite_differences, float64_context
 from kerasloss._internal import distances, dtypes, masking, mining
@@ -549,6 +550,31 @@ def _float64_cases(v):
             # Every mining and every distance once; test_triplet.py has all the pairs.
             for d, m in zip(distances.DISTANCES, mining.MINING, strict=True)
         ],
+        # focal losses (losses/focal.py)
+        "categorical_focal_loss": [
+            (
+                lambda: kerasloss.categorical_focal_loss(
+                    t,
+                    v["logits"],
+                    alpha=[0.5, 1.0, 2.0, 0.3],
+                    label_smoothing=0.1,
+                    from_logits=True,
+                ),
+                rf.categorical_focal(t, v["logits"], 2.0, [0.5, 1.0, 2.0, 0.3], 0.1, True),
+            ),
+            (
+                lambda: kerasloss.categorical_focal_loss(t, v["probs"], gamma=0.5),
+                rf.categorical_focal(t, v["probs"], 0.5, None, 0.0, False),
+            ),
+        ],
+        "sparse_categorical_focal_loss": [
+            (
+                lambda: kerasloss.sparse_categorical_focal_loss(
+                    np.argmax(t, -1), v["logits"], gamma=1.5, from_logits=True
+                ),
+                rf.categorical_focal(t, v["logits"], 1.5, None, 0.0, True),
+            ),
+        ],
     }
 
 
@@ -618,6 +644,21 @@ def test_every_registered_loss_class_keeps_float64():
             kerasloss.TripletLoss(mining="batch_all", dtype="float64", reduction="sum"),
             (v["labels"], v["embeddings"]),
             6 * ref.mined_triplet(v["labels"], v["embeddings"], 1.0, "euclidean", "batch_all"),
+        ),
+        # focal losses (losses/focal.py)
+        "CategoricalFocalLoss": (
+            kerasloss.CategoricalFocalLoss(
+                gamma=0.5, label_smoothing=0.2, dtype="float64", reduction=None
+            ),
+            (t, v["probs"]),
+            rf.categorical_focal(t, v["probs"], 0.5, None, 0.2, False),
+        ),
+        "SparseCategoricalFocalLoss": (
+            kerasloss.SparseCategoricalFocalLoss(
+                alpha=0.3, from_logits=True, ignore_class=1, dtype="float64", reduction="sum"
+            ),
+            (np.argmax(t, -1), logits),
+            rf.sparse_categorical_focal(np.argmax(t, -1), logits, 2.0, 0.3, 0.0, True, 1).sum(),
         ),
     }
     losses = _registered(lambda obj: isinstance(obj, type) and issubclass(obj, keras.losses.Loss))

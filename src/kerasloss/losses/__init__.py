@@ -1,6 +1,7 @@
 """Loss functions (per-sample values) and their `keras.losses.Loss` classes, by family.
 
-- `classification`: cost-sensitive and label-smoothed cross-entropy, binary focal loss.
+- `classification`: cost-sensitive and label-smoothed cross-entropy.
+- `focal`: focal losses, binary, categorical and sparse categorical.
 - `combined`: a weighted sum of losses.
 - `multilabel`: the BP-MLL ranking loss and the asymmetric loss (ASL).
 - `poly`: Poly-1 cross-entropy.
@@ -19,16 +20,22 @@
 from kerasloss._internal.aliases import moved
 from kerasloss.losses.center import center_loss
 from kerasloss.losses.classification import (
-    BinaryFocalLoss,
     CostSensitiveCrossentropy,
     LabelSmoothingCrossentropy,
-    binary_focal_loss,
     cost_sensitive_crossentropy,
     label_smoothing_crossentropy,
     pack_example_costs,
     unpack_example_costs,
 )
 from kerasloss.losses.combined import CombinedLoss
+from kerasloss.losses.focal import (
+    BinaryFocalLoss,
+    CategoricalFocalLoss,
+    SparseCategoricalFocalLoss,
+    binary_focal_loss,
+    categorical_focal_loss,
+    sparse_categorical_focal_loss,
+)
 from kerasloss.losses.metric_learning import TripletLoss, triplet_loss, triplet_margin_loss
 from kerasloss.losses.multilabel import (
     _MOVED_THRESHOLDS,
@@ -114,6 +121,11 @@ __all__ = [
     "contrastive_loss",
     "lifted_structure_loss",
     "multi_similarity_loss",
+    # focal losses
+    "CategoricalFocalLoss",
+    "SparseCategoricalFocalLoss",
+    "categorical_focal_loss",
+    "sparse_categorical_focal_loss",
 ]
 
 # The threshold functions were exported from here before kerasloss 0.2.

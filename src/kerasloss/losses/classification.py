@@ -1,4 +1,4 @@
-"""Classification losses: cost-sensitive and label-smoothed cross-entropy, binary focal loss.
+"""Classification losses: cost-sensitive and label-smoothed cross-entropy.
 
 Every function returns one value per sample and its class twin adds reduction,
 `sample_weight` and serialization. All of them agree across the TensorFlow, JAX and
@@ -6,7 +6,8 @@ PyTorch backends: from logits they work in log space, and from probabilities the
 clip the same way on every backend. They follow kerasloss' precision policy
 (`kerasloss._internal.dtypes`): float16 and bfloat16 inputs are computed in float32 and
 the loss is returned in the input's dtype, float64 stays float64, and integer inputs
-become Keras' floatx.
+become Keras' floatx. The focal losses, binary and categorical, are in
+`kerasloss.losses.focal`.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ import numpy as np
 from keras import ops
 
 from kerasloss._internal import checks as _checks
+from kerasloss._internal.aliases import moved
 from kerasloss._internal.base import PerSampleLoss
 from kerasloss._internal.dtypes import (
     constant,
     largest,
     mean,
     probability_epsilon,
-    smallest_normal,
     to_working,
 )
 from kerasloss._internal.masking import first_argmax
@@ -29,10 +30,8 @@ from kerasloss._internal.registration import register
 from kerasloss._internal.types import DTypeLike, Reduction, Tensor, TensorLike
 
 __all__ = [
-    "BinaryFocalLoss",
     "CostSensitiveCrossentropy",
     "LabelSmoothingCrossentropy",
-    "binary_focal_loss",
     "cost_sensitive_crossentropy",
     "label_smoothing_crossentropy",
     "pack_example_costs",
@@ -454,169 +453,9 @@ class LabelSmoothingCrossentropy(PerSampleLoss):
         )
 
 
-# -------------------------------------------------------------------------- focal loss
-
-
-def _focal_hyper(
-    gamma: object, alpha: object, from_logits: object
-) -> tuple[float, float | None, bool]:
-    """The validated hyper-parameters of the focal loss, for the function and the class."""
-    return (
-        _real("gamma", gamma, low=0.0),
-        _checks.check_real("alpha", alpha, low=0.0, high=1.0, allow_none=True),
-        _checks.check_bool("from_logits", from_logits),
-    )
-
-
-def _binary_targets(y_true: Tensor, y_pred: Tensor) -> tuple[Tensor, Tensor]:
-    """Keras' rule for binary targets: (B,) and (B, 1) pair either way; otherwise equal shapes."""
-    if len(y_pred.shape) == 0:
-        raise ValueError("`y_pred` must have a batch axis, shape (batch_size, ...); got a scalar.")
-    if len(y_pred.shape) == 1:
-        y_pred = y_pred[:, None]
-    if len(y_true.shape) == len(y_pred.shape) - 1 and y_pred.shape[-1] == 1:
-        y_true = y_true[..., None]
-    elif len(y_true.shape) == len(y_pred.shape) + 1 and y_true.shape[-1] == 1:
-        y_true = ops.squeeze(y_true, -1)
-    _checks.check_same_shape(y_true, y_pred)
-    return y_true, y_pred
-
-
-@register
-def binary_focal_loss(
-    y_true: TensorLike,
-    y_pred: TensorLike,
-    *,
-    gamma: float = 2.0,
-    alpha: float | None = 0.25,
-    from_logits: bool = False,
-) -> Tensor:
-    """Binary focal loss, summed over the last axis.
-
-    Per element this is torchvision's `sigmoid_focal_loss`. From logits, BCE and
-    `1 - p_t` come from `log_sigmoid` and `sigmoid` of the logits, so a logit of
-    +-40 gives the exact value on every backend (no clipping of probabilities).
-
-    Formula:
-
-    ```python
-    # per element, with p = sigmoid(y_pred) from logits; summed over the last axis
-    p_t = y * p + (1 - y) * (1 - p)
-    alpha_t = alpha * y + (1 - alpha) * (1 - y)      # 1 when alpha is None
-    loss = alpha_t * (1 - p_t) ** gamma * BCE(y, p)
-    BCE(y, p) = -(y * log(p) + (1 - y) * log(1 - p))
-    ```
-
-    From probabilities, p is `y_pred` clipped to [eps, 1 - eps] (Keras' 1e-7; 2^-11
-    and 2^-8 for float16 and bfloat16 probabilities).
-
-    Args:
-        y_true: binary (or soft) targets, shape (B, K) or (B,).
-        y_pred: probabilities or logits, same shape.
-        gamma: focusing parameter, >= 0; 0 gives (alpha-weighted) cross-entropy.
-        alpha: weight of the positive class in [0, 1], or `None` for no class balancing.
-        from_logits: whether `y_pred` holds logits.
-
-    Returns:
-        The loss per sample, shape (B,), in `y_pred`'s dtype (16-bit inputs are computed
-        in float32).
-
-    Raises:
-        ValueError: if `gamma` < 0, `alpha` is outside [0, 1], either is not finite, or
-            the shapes of `y_true` and `y_pred` do not pair.
-        TypeError: if `gamma` or `alpha` is not a real number or `from_logits` not a bool.
-
-    Example:
-        >>> loss = binary_focal_loss([[1.0, 0.0]], [[0.9, 0.3]], gamma=2.0, alpha=0.25)
-        >>> print(keras.ops.convert_to_numpy(loss))  # 0.25*0.1**2*-log(0.9) + 0.75*0.3**2*-log(0.7)
-        [0.0243]
-
-    Reference: Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017.
-    """
-    gamma, alpha, from_logits = _focal_hyper(gamma, alpha, from_logits)
-    y_true, y_pred, dtype = _prologue(y_true, y_pred)
-    y_true, y_pred = _binary_targets(y_true, y_pred)
-    if from_logits:
-        log_p, log_not_p = ops.log_sigmoid(y_pred), ops.log_sigmoid(-y_pred)
-        p, not_p = ops.sigmoid(y_pred), ops.sigmoid(-y_pred)
-    else:
-        p = _clip_probabilities(y_pred, dtype)
-        not_p = 1.0 - p  # exact in float32 for a 16-bit p
-        log_p, log_not_p = ops.log(p), ops.log(not_p)
-    bce = -(y_true * log_p + (1.0 - y_true) * log_not_p)
-    if gamma > 0:
-        # 1 - p_t, written so that it needs no subtraction from 1 (exact for large logits).
-        not_p_t = y_true * not_p + (1.0 - y_true) * p
-        # The floor keeps d/dx x**gamma finite for gamma < 1 where a probability underflows.
-        # `clip` with bounds of y_pred's dtype, not `maximum`: Keras' type promotion runs
-        # `maximum` of two float64 tensors in float32 on JAX and torch, and torch turns a
-        # Python float bound into float32; either way a float64 floor would round to 0.
-        floor = constant(smallest_normal(y_pred.dtype), y_pred.dtype)
-        bce = ops.power(ops.clip(not_p_t, floor, constant(1.0, y_pred.dtype)), gamma) * bce
-    if alpha is not None:
-        bce = (alpha * y_true + (1.0 - alpha) * (1.0 - y_true)) * bce
-    return ops.cast(ops.sum(bce, axis=-1), dtype)
-
-
-@register
-class BinaryFocalLoss(PerSampleLoss):
-    """Binary focal loss (Lin et al. 2017), summed over the last axis of each sample.
-
-    Per element this is torchvision's `sigmoid_focal_loss`; from logits it works in log
-    space, so a logit of +-40 gives the exact value on every backend.
-
-    Formula:
-
-    ```python
-    # per element, with p = sigmoid(y_pred) from logits; summed over the last axis
-    p_t = y * p + (1 - y) * (1 - p)
-    alpha_t = alpha * y + (1 - alpha) * (1 - y)      # 1 when alpha is None
-    loss = alpha_t * (1 - p_t) ** gamma * BCE(y, p)
-    BCE(y, p) = -(y * log(p) + (1 - y) * log(1 - p))
-    ```
-
-    From probabilities, p is `y_pred` clipped to [eps, 1 - eps] (Keras' 1e-7; 2^-11
-    and 2^-8 for float16 and bfloat16).
-
-    Args:
-        gamma: focusing parameter, >= 0; 0 gives (alpha-weighted) cross-entropy.
-        alpha: weight of the positive class in [0, 1], or `None` for no class balancing.
-        from_logits: whether `y_pred` holds logits.
-        reduction, name, dtype: as for `keras.losses.Loss`.
-
-    Returns:
-        Calling the loss returns the reduced loss: a scalar, or shape (B,) with
-        `reduction=None`, in the loss's `dtype` (16-bit dtypes are computed in float32).
-
-    Raises:
-        ValueError: if `gamma` < 0 or `alpha` is outside [0, 1], or either is not finite.
-        TypeError: if `gamma` or `alpha` is not a real number or `from_logits` not a bool.
-
-    Example:
-        >>> loss = BinaryFocalLoss(gamma=2.0, alpha=0.25, from_logits=True)
-        >>> print(float(loss([[1.0], [0.0]], [[2.0], [-1.0]])))  # (4.5e-4 + 0.0170) / 2
-        0.0087
-
-    Reference: Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017.
-    """
-
-    def __init__(
-        self,
-        *,
-        gamma: float = 2.0,
-        alpha: float | None = 0.25,
-        from_logits: bool = False,
-        reduction: Reduction = "sum_over_batch_size",
-        name: str = "binary_focal_loss",
-        dtype: DTypeLike = None,
-    ) -> None:
-        gamma, alpha, from_logits = _focal_hyper(gamma, alpha, from_logits)
-        super().__init__(
-            binary_focal_loss,
-            name=name,
-            reduction=reduction,
-            dtype=dtype,
-            gamma=gamma,
-            alpha=alpha,
-            from_logits=from_logits,
-        )
+# The binary focal loss lived here before kerasloss 0.2; the focal losses have their own
+# module now.
+__getattr__ = moved(
+    __name__,
+    {name: f"kerasloss.losses.focal:{name}" for name in ("BinaryFocalLoss", "binary_focal_loss")},
+)
