@@ -6,12 +6,14 @@ their loss from intermediate tensors with `add_loss`.
 - `center`: `CenterLoss`, which owns the class centres and moves them.
 - `margin`: the margin-softmax heads `ArcFace`, `CosFace` and `SphereFace`.
 - `triplet`: `TripletMarginLossLayer`, the loss of explicit triplets via `add_loss`.
+- `memory`: `CrossBatchMemory`, a pair loss against a memory of past batches (XBM).
 - `threshold`: `LinearThreshold`, BP-MLL's learned threshold as a layer.
 """
 
 from kerasloss._internal.aliases import moved
 from kerasloss.layers.center import CenterLoss
 from kerasloss.layers.margin import ArcFace, CosFace, SphereFace
+from kerasloss.layers.memory import CrossBatchMemory
 from kerasloss.layers.threshold import LinearThreshold
 from kerasloss.layers.triplet import TripletMarginLossLayer
 
@@ -19,6 +21,7 @@ __all__ = [
     "ArcFace",
     "CenterLoss",
     "CosFace",
+    "CrossBatchMemory",
     "LinearThreshold",
     "SphereFace",
     "TripletMarginLossLayer",
