@@ -858,4 +858,17 @@ FUNCTIONS += [
 ]
 
 
+# ---------------------------------------------------------------------------- layers: xbm
+# CrossBatchMemory: a memory of 48 for batches of 32, so the second step of the compiled
+# train step wraps around; test_memory.py checks the values and the saved memory.
+LAYERS += [
+    Spec(
+        "kerasloss>CrossBatchMemory",
+        _embeddings_and_labels,
+        args=(kerasloss.TripletLoss(margin=0.5, mining="batch_all"), 48, D),
+        positional=("loss", "memory_size", "embedding_size"),
+        model=_features_and_labels_model,
+    ),
+]
+
 SPECS = LOSSES + FUNCTIONS + METRICS + LAYERS

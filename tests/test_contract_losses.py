@@ -20,6 +20,8 @@ LOSSES = c.params("loss")
 FUNCTIONS = c.params("function")
 DTYPES = ("float16", "bfloat16", "float64")
 HYPER_ONLY = {"name", "reduction", "dtype"}  # Loss arguments the function does not take
+# Function arguments the class does not take: a pair loss's reference set is data.
+REFERENCE_SET = {"ref_embeddings", "ref_labels"}
 
 
 @pytest.fixture
@@ -155,11 +157,6 @@ def test_hyper_parameters_are_keyword_only(spec):
     c.assert_keyword_only(c.constructor_parameters(cls), spec.positional, spec.name)
 
 
-# Data a batch loss's function takes next to (y_true, y_pred), never a class argument: the
-# class sees only (y_true, y_pred), and `CrossBatchMemory` supplies a reference set itself.
-DATA_ONLY = {"ref_embeddings", "ref_labels"}
-
-
 @pytest.mark.parametrize("spec", [p for p in LOSSES if p.values[0].function])
 def test_class_takes_the_hyper_parameters_of_its_function(spec):
     fn = keras.saving.get_registered_object(spec.function)
@@ -167,7 +164,7 @@ def test_class_takes_the_hyper_parameters_of_its_function(spec):
         p.name
         for p in inspect.signature(fn).parameters.values()
         if p.kind is inspect.Parameter.KEYWORD_ONLY
-    } - DATA_ONLY
+    } - REFERENCE_SET
     of_class = {p.name for p in c.constructor_parameters(spec.obj)} - HYPER_ONLY
     assert of_class == of_function
 

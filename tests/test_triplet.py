@@ -14,6 +14,7 @@ import pytest
 from keras import ops
 
 import _reference as ref
+import _reference_xbm as ref_xbm
 from _autodiff import autodiff, finite_differences, float64_context
 from kerasloss._internal.distances import DISTANCES
 from kerasloss._internal.mining import MINING
@@ -366,6 +367,179 @@ def test_unknown_batch_size_while_tracing(mining):
     np.testing.assert_allclose(got, ref.mined_triplet(labels, x, 1.0, "euclidean", mining), 1e-5)
 
 
+# ------------------------------------------------------------------ mined: reference sets
+
+
+def _with_reference_set(seed=0, size=7, ref_size=11, dim=4, classes=3):
+    """Anchors and a reference set holding every class twice or more, so every anchor has
+    a positive and a negative in it."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, classes, size)
+    ref_labels = rng.permutation(
+        np.concatenate([np.tile(np.arange(classes), 2), rng.integers(0, classes, ref_size - 6)])
+    )
+    return labels, rng.normal(size=(size, dim)), ref_labels, rng.normal(size=(ref_size, dim))
+
+
+def _ref_loss(labels, x, ref_labels, ref_x, **kwargs):
+    return _loss(labels, x, ref_embeddings=ref_x, ref_labels=ref_labels, **kwargs)
+
+
+@each_mining
+@each_distance
+def test_reference_set_matches_reference(mining, distance):
+    for seed in range(3):
+        labels, x, ref_labels, ref_x = _with_reference_set(seed)
+        x, ref_x = x.astype(np.float32), ref_x.astype(np.float32)
+        values = triplet_loss(
+            labels,
+            x,
+            margin=MARGIN,
+            distance=distance,
+            mining=mining,
+            ref_embeddings=ref_x,
+            ref_labels=ref_labels,
+        )
+        assert _np(values).shape == (len(labels),)
+        expected = ref_xbm.triplet(labels, x, ref_labels, ref_x, MARGIN, distance, mining)
+        assert expected > 0
+        np.testing.assert_allclose(_np(values).mean(), expected, rtol=1e-5, atol=1e-6)
+
+
+@each_mining
+@each_distance
+def test_reference_set_matches_reference_in_float64(mining, distance):
+    labels, x, ref_labels, ref_x = _with_reference_set(3, size=6, ref_size=9)
+    with float64_context():
+        got = float(
+            _np(
+                _ref_loss(
+                    labels, x, ref_labels, ref_x, margin=MARGIN, distance=distance, mining=mining
+                )
+            )
+        )
+    expected = ref_xbm.triplet(labels, x, ref_labels, ref_x, MARGIN, distance, mining)
+    np.testing.assert_allclose(got, expected, rtol=FLOAT64_RTOL)
+
+
+@each_mining
+@each_distance
+def test_reference_set_gradient_matches_finite_differences(mining, distance):
+    """The gradient reaches the anchors and the reference set."""
+    labels, x, ref_labels, ref_x = _with_reference_set(4, size=5, ref_size=8, dim=3)
+    both = np.concatenate([x, ref_x])
+    size = len(x)
+
+    def reference(v):
+        return ref_xbm.triplet(labels, v[:size], ref_labels, v[size:], MARGIN, distance, mining)
+
+    with float64_context():
+        got = autodiff(
+            lambda v: _ref_loss(
+                labels,
+                v[:size],
+                ref_labels,
+                v[size:],
+                margin=MARGIN,
+                distance=distance,
+                mining=mining,
+            ),
+            both,
+        )
+    expected = finite_differences(reference, both)
+    assert np.any(expected[:size] != 0) and np.any(expected[size:] != 0)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
+
+
+@each_mining
+def test_reference_set_equal_to_the_batch_keeps_each_anchor_as_its_own_positive(mining):
+    """Every reference entry counts: the anchor's copy is its positive at distance 0."""
+    labels, x = _batch(17, size=9)
+    with float64_context():
+        got = float(_np(_ref_loss(labels, x, labels, x, margin=MARGIN, mining=mining)))
+    expected = ref_xbm.triplet(labels, x, labels, x, MARGIN, "euclidean", mining)
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    in_batch = ref.mined_triplet(labels, x, MARGIN, "euclidean", mining)
+    if mining == "batch_hard":  # a copy at distance 0 is never the hardest positive
+        assert expected == pytest.approx(in_batch, rel=1e-12)
+    if mining == "semi_hard":  # but it is one more (anchor, positive) pair
+        assert expected != pytest.approx(in_batch, rel=1e-3)
+
+
+@each_mining
+@each_distance
+@pytest.mark.parametrize("kind", ["no_positive", "no_negative", "one_class", "singletons"])
+def test_degenerate_reference_sets_are_finite_and_documented(mining, distance, kind):
+    rng = np.random.default_rng(18)
+    labels = np.array([0, 0, 1, 2])
+    ref_labels = {
+        "no_positive": np.array([0, 0, 1, 1, 0]),  # the anchor of label 2 has none
+        "no_negative": np.array([1, 1, 2, 2, 2]),  # ... and none of the others
+        "one_class": np.zeros(5, int),
+        "singletons": np.array([5, 6, 7, 8, 9]),  # no label shared with an anchor
+    }[kind]
+    x, ref_x = rng.normal(size=(4, 3)), rng.normal(size=(5, 3))
+    if kind == "no_negative":
+        labels = np.array([3, 3, 3, 3])
+        ref_labels = np.full(5, 3)
+    got = float(
+        _np(
+            _ref_loss(
+                labels,
+                x.astype(np.float32),
+                ref_labels,
+                ref_x.astype(np.float32),
+                margin=MARGIN,
+                distance=distance,
+                mining=mining,
+            )
+        )
+    )
+    expected = ref_xbm.triplet(labels, x, ref_labels, ref_x, MARGIN, distance, mining)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    if mining == "batch_hard" and kind == "singletons":
+        # Every anchor is its own hardest positive, at 0: max(margin - min_n D[a, n], 0).
+        d = ref_xbm.distance_matrix(x, ref_x, distance)
+        np.testing.assert_allclose(got, np.maximum(MARGIN - d.min(1), 0).mean(), rtol=1e-5)
+    if mining == "batch_hard" and kind == "no_negative":
+        assert got == pytest.approx(MARGIN)
+    grad = autodiff(
+        lambda v: _ref_loss(
+            labels, v, ref_labels, ref_x, margin=MARGIN, distance=distance, mining=mining
+        ),
+        x,
+    )
+    assert np.all(np.isfinite(grad))
+
+
+@each_mining
+@pytest.mark.parametrize("where", ["anchor", "reference", "batch"])
+def test_nan_embeddings_reach_the_loss(mining, where):
+    labels, x, ref_labels, ref_x = _with_reference_set(19)
+    x, ref_x = x.astype(np.float32), ref_x.astype(np.float32)
+    if where == "reference":
+        ref_x[2, 1] = np.nan
+    else:
+        x[1, 0] = np.nan
+    if where == "batch":
+        got = _mean_loss(labels, x, mining=mining)
+    else:
+        got = float(_np(_ref_loss(labels, x, ref_labels, ref_x, mining=mining)))
+    assert np.isnan(got)
+
+
+def test_reference_set_arguments_are_checked():
+    labels, x, ref_labels, ref_x = _with_reference_set(20)
+    with pytest.raises(ValueError, match="ref_embeddings"):
+        triplet_loss(labels, x, ref_embeddings=ref_x)
+    with pytest.raises(ValueError, match="ref_labels"):
+        triplet_loss(labels, x, ref_labels=ref_labels)
+    with pytest.raises(ValueError, match="ref_embeddings"):
+        triplet_loss(labels, x, ref_embeddings=ref_x[:, :3], ref_labels=ref_labels)
+    with pytest.raises(ValueError, match="ref_labels"):
+        triplet_loss(labels, x, ref_embeddings=ref_x, ref_labels=ref_labels[:-1])
+
+
 # ------------------------------------------------------------------ TripletLoss class
 
 
@@ -504,6 +678,48 @@ def test_batch_all_equals_pytorch_metric_learning(pml, distance):
         got.backward()
         np.testing.assert_allclose(float(got.detach()), float(expected.detach()), FLOAT64_RTOL)
         np.testing.assert_allclose(w.grad.numpy(), v.grad.numpy(), rtol=1e-5, atol=1e-8)
+
+
+def _pml_distance(distance):
+    from pytorch_metric_learning import distances
+
+    return {
+        "euclidean": distances.LpDistance(normalize_embeddings=False),
+        "squared_euclidean": distances.LpDistance(normalize_embeddings=False, power=2),
+        "cosine": distances.CosineSimilarity(),
+    }[distance]
+
+
+@pytest.mark.parametrize("distance", ["euclidean", "squared_euclidean", "cosine"])
+@pytest.mark.parametrize("mining", ["batch_all", "batch_hard"])
+def test_reference_set_equals_pytorch_metric_learning(pml, distance, mining):
+    """batch_all: TripletMarginLoss given ref_emb; batch_hard: BatchHardMiner and
+    MeanReducer given ref_emb (equal when every anchor has a positive and a negative)."""
+    import torch
+    from pytorch_metric_learning import losses, miners, reducers
+
+    margin = 0.2 if distance == "cosine" else 1.0
+    reducer = reducers.AvgNonZeroReducer() if mining == "batch_all" else reducers.MeanReducer()
+    library = losses.TripletMarginLoss(
+        margin=margin, distance=_pml_distance(distance), reducer=reducer
+    )
+    miner = miners.BatchHardMiner(distance=_pml_distance(distance))
+    for seed in range(3):
+        labels, x, ref_labels, ref_x = _with_reference_set(seed, size=9, ref_size=13)
+        y, ref_y = torch.tensor(labels), torch.tensor(ref_labels)
+        v = torch.tensor(x, requires_grad=True)
+        r = torch.tensor(ref_x, requires_grad=True)
+        triplets = miner(v, y, r, ref_y) if mining == "batch_hard" else None
+        expected = library(v, y, triplets, r, ref_y)
+        expected.backward()
+        w = torch.tensor(x, requires_grad=True)
+        s = torch.tensor(ref_x, requires_grad=True)
+        got = _ref_loss(labels, w, ref_labels, s, margin=margin, distance=distance, mining=mining)
+        got.backward()
+        assert float(expected.detach()) > 0
+        np.testing.assert_allclose(float(got.detach()), float(expected.detach()), rtol=1e-10)
+        np.testing.assert_allclose(w.grad.numpy(), v.grad.numpy(), rtol=1e-5, atol=1e-8)
+        np.testing.assert_allclose(s.grad.numpy(), r.grad.numpy(), rtol=1e-5, atol=1e-8)
 
 
 # ------------------------------------------------------------------ training

@@ -1,8 +1,13 @@
-"""Triplet mining strategies, and the sorted searches they share, all in O(B^2) memory.
+"""Triplet mining strategies, and the sorted searches they share, all in O(B * M) memory.
 
-Each strategy takes a distance matrix D (B, B), row = anchor, and the positive and
-negative masks of `masking.label_masks`, and returns one value per anchor whose mean is
-the loss.
+Each strategy takes a distance matrix D (B, M), row = anchor, column = an entry of the
+reference set (the batch itself, M = B, or a memory or gallery of M embeddings), and
+the positive and negative masks (B, M) of `pairs.label_masks`, and returns one value
+per anchor whose mean is the loss. An entry in neither mask (an anchor with itself, an
+empty memory slot, an anchor's own copy in a memory) is never a positive or a
+negative; where TensorFlow Addons falls back on the row minimum or maximum, the row is
+the compared entries plus the anchor itself, at its distance to itself `self_distance`
+(see `with_self`).
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ def check_margin(margin: object) -> float:
 
 
 def sorted_by_mask(x: TensorLike, mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """Each row's masked entries in ascending order, first, with O(B^2) memory.
+    """Each row's masked entries in ascending order, first, with O(B * M) memory.
 
     Returns `(keys, values, counts)`: `keys` holds the masked entries of each row in
     ascending order followed by +inf, without gradient; `values` is x gathered in the
@@ -78,16 +83,52 @@ def prefix_length(
 # ------------------------------------------------------------------ strategies
 
 
+def with_self(
+    distances: Tensor, positive: Tensor, negative: Tensor, self_distance: Tensor | None
+) -> tuple[Tensor, Tensor, Tensor]:
+    """D and the masks as a row of compared entries and the anchor itself, for the fallbacks.
+
+    TensorFlow Addons' fallbacks take the minimum or maximum of a batch's whole row,
+    whose only entry outside both masks is the anchor itself on the diagonal:
+    `self_distance` None leaves such a (B, B) matrix as it is. Against a reference set,
+    `self_distance` (B,) is each anchor's distance to itself, d(a, a): every entry in
+    neither mask (an empty memory slot, an anchor's own copy) takes that value and one
+    more column holds it, in neither mask, so the row minimum and maximum are those of
+    the compared entries and of the anchor itself, whatever else the matrix holds. A
+    NaN embedding still reaches the loss, through its compared entries and d(a, a).
+    """
+    if self_distance is None:
+        return distances, positive, negative
+    own = ops.cast(self_distance, distances.dtype)[:, None]
+    compared = ops.logical_or(positive, negative)
+    distances = ops.concatenate([ops.where(compared, distances, own), own], axis=1)
+    outside = ops.zeros_like(positive[:, :1])
+    return (
+        distances,
+        ops.concatenate([positive, outside], axis=1),
+        ops.concatenate([negative, outside], axis=1),
+    )
+
+
 def batch_hard(
-    distances: Tensor, positive: Tensor, negative: Tensor, *, margin: float, soft: bool = False
+    distances: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    *,
+    margin: float,
+    soft: bool = False,
+    self_distance: Tensor | None = None,
 ) -> Tensor:
     """Hardest positive and hardest negative per anchor (TensorFlow Addons' TripletHardLoss).
 
     loss_a = max(max_p D[a, p] - min_n D[a, n] + margin, 0), or with `soft`,
     softplus(max_p D[a, p] - min_n D[a, n]) with no margin. Without positives the
     hardest positive is the row minimum, without negatives the hardest negative is the
-    row maximum, as in TensorFlow Addons; every anchor counts in the mean.
+    row maximum, as in TensorFlow Addons; every anchor counts in the mean. The row is
+    the compared entries and the anchor itself (`with_self`): the minimum is then the
+    anchor's distance to itself, d(a, a), as on TensorFlow Addons' diagonal.
     """
+    distances, positive, negative = with_self(distances, positive, negative, self_distance)
     gap = masked_max(distances, positive) - masked_min(distances, negative)
     if soft:
         return ops.softplus(gap)  # log1p(exp(gap)) without overflow
@@ -103,23 +144,32 @@ def per_anchor_share(totals: Tensor, count: Tensor, distances: Tensor) -> Tensor
     return totals * ops.cast(scale, dtype)
 
 
-def semi_hard(distances: Tensor, positive: Tensor, negative: Tensor, *, margin: float) -> Tensor:
+def semi_hard(
+    distances: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    *,
+    margin: float,
+    self_distance: Tensor | None = None,
+) -> Tensor:
     """Semi-hard negatives per (anchor, positive) pair (TensorFlow Addons' TripletSemiHardLoss).
 
     For every pair (a, p) the negative is the closest one farther than p,
     min{D[a, n] : D[a, n] > D[a, p]}, or, if there is none, the farthest negative
-    (the row minimum if a has no negatives). The loss is the mean over all pairs of
-    max(margin + D[a, p] - D[a, n], 0); 0 with zero gradient when there is no pair.
-    Memory O(B^2): each row's negatives are sorted once and searched for all pairs.
+    (the row minimum, d(a, a), if a has no negatives; see `with_self`). The loss
+    is the mean over all pairs of max(margin + D[a, p] - D[a, n], 0); 0 with zero
+    gradient when there is no pair. Memory O(B * M): each row's negatives are sorted
+    once and searched for all pairs.
     """
+    distances, positive, negative = with_self(distances, positive, negative, self_distance)
     dtype = distances.dtype
-    size = ops.shape(distances)[0]
+    width = ops.shape(distances)[1]
     keys, values, num_negatives = sorted_by_mask(distances, negative)
     not_farther = prefix_length(
         keys, ops.stop_gradient(distances), lambda value, query: ops.less_equal(value, query)
     )
     has_farther = ops.less(not_farther, num_negatives[:, None])
-    farther = ops.take_along_axis(values, ops.minimum(not_farther, size - 1), axis=1)
+    farther = ops.take_along_axis(values, ops.minimum(not_farther, width - 1), axis=1)
     # (v - max) + max is TensorFlow Addons' masked-minimum rounding, kept for exactness.
     row_max = ops.max(distances, axis=1, keepdims=True)
     farther = (farther - row_max) + row_max
@@ -136,7 +186,7 @@ def batch_all(distances: Tensor, positive: Tensor, negative: Tensor, *, margin: 
     Over all (a, p, n) with p a positive and n a negative of a, the mean of
     (D[a, p] - D[a, n]) + margin over the triplets where it is > 0; 0 with zero
     gradient when there is none (pytorch-metric-learning's TripletMarginLoss with
-    AvgNonZeroReducer). Memory O(B^2): the violating negatives of a pair (a, p) are a
+    AvgNonZeroReducer). Memory O(B * M): the violating negatives of a pair (a, p) are a
     prefix of a's sorted negatives, so a prefix length and a prefix sum per pair suffice.
     """
     dtype = distances.dtype

@@ -6,6 +6,7 @@ their loss from intermediate tensors with `add_loss`.
 - `center`: `CenterLoss`, which owns the class centres and moves them.
 - `margin`: the margin-softmax heads `ArcFace`, `CosFace` and `SphereFace`.
 - `triplet`: `TripletMarginLossLayer`, the loss of explicit triplets via `add_loss`.
+- `memory`: `CrossBatchMemory`, a pair loss against a memory of past batches (XBM).
 - `threshold`: `LinearThreshold`, BP-MLL's learned threshold as a layer.
 - `two_tower`: `CLIPLoss` and `SigLIPLoss`, which own a learned temperature (and bias).
 """
@@ -13,6 +14,7 @@ their loss from intermediate tensors with `add_loss`.
 from kerasloss._internal.aliases import moved
 from kerasloss.layers.center import CenterLoss
 from kerasloss.layers.margin import ArcFace, CosFace, SphereFace
+from kerasloss.layers.memory import CrossBatchMemory
 from kerasloss.layers.threshold import LinearThreshold
 from kerasloss.layers.triplet import TripletMarginLossLayer
 from kerasloss.layers.two_tower import CLIPLoss, SigLIPLoss
@@ -22,6 +24,7 @@ __all__ = [
     "CLIPLoss",
     "CenterLoss",
     "CosFace",
+    "CrossBatchMemory",
     "LinearThreshold",
     "SigLIPLoss",
     "SphereFace",

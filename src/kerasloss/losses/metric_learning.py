@@ -2,9 +2,10 @@
 
 `triplet_margin_loss` scores triplets the model builds itself (question, right
 answer, wrong answer); `triplet_loss` and `TripletLoss` mine the triplets from a batch
-of labelled embeddings. Every mining strategy is one small function of a distance
-matrix and two label masks, and every one of them keeps memory O(B^2) in the batch
-size B.
+of labelled embeddings, or take the positives and negatives from a reference set.
+Every mining strategy is one small function of a distance matrix and two label masks,
+and every one of them keeps memory O(B^2) in the batch size B (O(B * M) against M
+reference embeddings).
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from kerasloss._internal import checks as _checks
 from kerasloss._internal import distances as _distances
 from kerasloss._internal import mining as _mining
 from kerasloss._internal.aliases import moved
-from kerasloss._internal.base import PerSampleLoss
+from kerasloss._internal.base import PairLoss
 from kerasloss._internal.dtypes import constant, float_tensor, positive_part, working_dtype
-from kerasloss._internal.masking import label_masks
+from kerasloss._internal.pairs import Pairs, reference_pairs
 from kerasloss._internal.registration import register
 from kerasloss._internal.types import DTypeLike, Reduction, Tensor, TensorLike
 
@@ -121,31 +122,38 @@ def _triplet_options(
     return {"margin": margin, "distance": distance, "mining": mining, "soft": soft}
 
 
-def _labels_and_embeddings(y_true: TensorLike, y_pred: TensorLike) -> tuple[Tensor, Tensor]:
-    """Labels as a (B,) tensor and embeddings as a float (B, D) tensor, checked."""
-    y_pred = float_tensor(y_pred)
-    if len(y_pred.shape) != 2:
-        raise ValueError(
-            f"`y_pred` must hold embeddings of shape (batch_size, D); got shape "
-            f"{tuple(y_pred.shape)}."
-        )
-    labels = _checks.label_vector("y_true", y_true, per="embedding")
-    size = labels.shape[0]
-    if size is not None and y_pred.shape[0] is not None and size != y_pred.shape[0]:
-        raise ValueError(
-            f"`y_true` has {size} labels for {y_pred.shape[0]} embeddings in `y_pred`."
-        )
-    return labels, y_pred
-
-
-def _mining_distances(embeddings: Tensor, distance: str, mining: str) -> Tensor:
-    """The (B, B) matrix the mining strategy compares: distances, or -cos for batch_all."""
+def _mining_distances(embeddings: Tensor, ref: Tensor | None, distance: str, mining: str) -> Tensor:
+    """The (B, M) matrix the mining strategy compares: distances, or -cos for batch_all."""
     if distance == "cosine" and mining == "batch_all":
         # -cos(a, b) orders and differences exactly as 1 - cos(a, b) does, and with it the
         # test (-cos_ap + cos_an) + margin > 0 is the reference's own, bit for bit.
-        unit = _distances.l2_normalize(embeddings)
-        return -_distances.gram(unit)
-    return _distances.pairwise_distances(embeddings, distance)
+        return -_distances.cosine_similarities(embeddings, ref)
+    return _distances.pairwise_distances(embeddings, distance, ref)
+
+
+def _triplet_from_pairs(
+    pairs: Pairs, *, margin: float, distance: str, mining: str, soft: bool
+) -> Tensor:
+    """Per-anchor triplet values (B,) of the anchors of `pairs` against its reference set."""
+    embeddings = pairs.embeddings
+    ref = None if pairs.same else pairs.ref
+    distances = _mining_distances(embeddings, ref, distance, mining)
+    extra: dict[str, Any] = {"soft": soft} if mining == "batch_hard" else {}
+    if mining != "batch_all" and not pairs.same:
+        # The anchor stands in its own row at d(a, a), as on a batch's diagonal (0, or 1
+        # for a zero embedding under "cosine"; NaN for a NaN embedding).
+        extra["self_distance"] = _distances.row_distance(embeddings, embeddings, distance)
+    values = _mining.STRATEGIES[mining](
+        distances, pairs.positive, pairs.negative, margin=margin, **extra
+    )
+    # A NaN embedding must reach the loss, but the distances clip squared distances at 0
+    # and the hinges clip at 0 with `where`s, which turn a NaN into 0. Zero times the
+    # embeddings' sum is 0, or NaN if an anchor or a reference embedding is NaN (or
+    # infinite); its gradient is 0.
+    poison = ops.sum(embeddings) * 0
+    if not pairs.same:
+        poison = poison + ops.sum(pairs.ref) * 0
+    return ops.cast(values + poison, pairs.dtype)
 
 
 @register
@@ -157,6 +165,8 @@ def triplet_loss(
     distance: str = "euclidean",
     mining: str = "batch_hard",
     soft: bool = False,
+    ref_embeddings: TensorLike | None = None,
+    ref_labels: TensorLike | None = None,
 ) -> Tensor:
     """Triplet loss with triplets mined from a batch of labelled embeddings.
 
@@ -165,6 +175,8 @@ def triplet_loss(
     ```python
     # D: the (B, B) distances of the batch; p: a positive of anchor a (same label,
     # p != a); n: a negative of a (another label)
+    # With ref_embeddings, ref_labels: D is (B, M), from each anchor to the M reference
+    # embeddings; p, n range over the reference set (p: same label, n: another label)
 
     # batch_hard: every anchor, its hardest positive and hardest negative
     loss = mean_a max(max_p D[a, p] - min_n D[a, n] + margin, 0)
@@ -181,10 +193,19 @@ def triplet_loss(
     `triplet_semihard_loss`, with "L2", "squared-L2" and "angular" as "euclidean",
     "squared_euclidean" and "cosine"; "batch_all" is pytorch-metric-learning's
     `TripletMarginLoss` with `AvgNonZeroReducer` and no miner. Memory is O(B^2) in all
-    three modes. One known difference: "cosine" treats embeddings of norm below 1e-12
-    as zero vectors, TensorFlow Addons below 1e-6; only such near-zero embeddings
-    differ. With soft=True, TensorFlow Addons' log1p(exp(gap)) overflows to inf past
-    gap = 88 in float32, this stays finite.
+    three modes (O(B * M) with a reference set). One known difference: "cosine" treats
+    embeddings of norm below 1e-12 as zero vectors, TensorFlow Addons below 1e-6; only
+    such near-zero embeddings differ. With soft=True, TensorFlow Addons'
+    log1p(exp(gap)) overflows to inf past gap = 88 in float32, this stays finite.
+
+    A reference set (`ref_embeddings`, `ref_labels`: a gallery, or a memory of past
+    batches) gives the positives and negatives; the anchors are still the batch. Every
+    reference entry counts, also
+    one equal to an anchor (it is then that anchor's positive at distance 0), as
+    pytorch-metric-learning's `ref_emb`: "batch_all" equals its `TripletMarginLoss`
+    given `ref_emb`, "batch_hard" its `BatchHardMiner` and `MeanReducer` whenever every
+    anchor has a positive and a negative in the set. `kerasloss.layers.CrossBatchMemory`
+    runs this loss against a memory of past batches.
 
     The loss is a property of the batch. This returns it as one value per anchor whose
     mean is the loss, so `keras.losses.Loss`'s default reduction gives the loss itself:
@@ -199,6 +220,13 @@ def triplet_loss(
       mean_a max(margin - min_n D[a, n], 0) (soft: softplus(-min_n D[a, n]));
       "semi_hard" gives 0 with zero gradient, where TensorFlow Addons gives NaN (0/0);
       "batch_all" gives 0.
+    - against a reference set, the same per anchor: an anchor without a positive in
+      the set takes itself as its hardest positive, at d(a, a) = 0 (1 for a zero
+      embedding under "cosine"), TensorFlow Addons' row minimum, and has no
+      "semi_hard" pairs; one without a negative takes the farthest entry of its row
+      (for "semi_hard", d(a, a)). An anchor with neither gives `margin`.
+
+    A NaN in the embeddings makes the loss NaN.
 
     Args:
         y_true: integer labels, shape (B,) or (B, 1). Labels are compared exactly, as
@@ -208,6 +236,12 @@ def triplet_loss(
         distance: "euclidean", "squared_euclidean" or "cosine" (1 - cosine similarity).
         mining: "batch_hard", "semi_hard" or "batch_all".
         soft: softplus instead of the hinge; "batch_hard" only.
+        ref_embeddings: embeddings of a reference set, shape (M, D), from which the
+            positives and negatives come; None (the default) for the batch itself.
+            The gradient reaches them too; pass them through `keras.ops.stop_gradient`
+            to keep a gallery fixed.
+        ref_labels: their integer labels, shape (M,) or (M, 1); given with
+            `ref_embeddings` or not at all.
 
     Returns:
         Per-anchor values, shape (B,), whose mean is the loss, in `y_pred`'s dtype
@@ -217,7 +251,9 @@ def triplet_loss(
         TypeError: if `margin` is not a real number or `soft` not a bool.
         ValueError: if `margin`, `distance` or `mining` is invalid, `soft=True` with a
             mining other than "batch_hard", `y_true` is not (B,) or (B, 1), `y_pred`
-            is not (B, D), or their batch sizes differ.
+            is not (B, D), or their batch sizes differ; if only one of `ref_embeddings`
+            and `ref_labels` is given, they are not (M, D) and (M,) or (M, 1), or D
+            differs from `y_pred`'s.
 
     Example:
         >>> labels = [0, 0, 1, 1]
@@ -237,26 +273,35 @@ def triplet_loss(
         "batch_all" keeps the two triplets with a positive loss, both of the third
         anchor: 2 - 2 + 1 and 2 - sqrt(5) + 1.
 
+        Against a reference set:
+
+        >>> gallery = [[0.0, 1.0], [0.0, 2.0], [2.0, 0.0]]
+        >>> values = triplet_loss([0, 1], [[0.0, 0.0], [3.0, 0.0]], margin=1.0,
+        ...                       ref_embeddings=gallery, ref_labels=[0, 0, 1])
+        >>> print(keras.ops.convert_to_numpy(values))  # first anchor: 2 - 2 + 1
+        [1.0 0.0]
+        >>> values = triplet_loss([0, 1], [[0.0, 0.0], [3.0, 0.0]], margin=1.0,
+        ...                       mining="batch_all", ref_embeddings=gallery,
+        ...                       ref_labels=[0, 0, 1])
+        >>> print(keras.ops.convert_to_numpy(values))  # one violating triplet, loss 1
+        [2.0 0.0]
+
+        The anchor (0, 0) has positives at 1 and 2 and its negative (2, 0) at 2; the
+        anchor (3, 0) has its positive at 1 and its negatives beyond 3. "batch_all"
+        keeps one triplet, (0, 0), (0, 2), (2, 0), of loss 1: the first anchor holds
+        all of it, B * 1 / 1 = 2, and the mean is 1.
+
     Reference: Hermans, Beyer and Leibe, "In Defense of the Triplet Loss for Person
     Re-Identification", arXiv:1703.07737, 2017 (batch hard, batch all); Schroff,
     Kalenichenko and Philbin, "FaceNet: A Unified Embedding for Face Recognition and
     Clustering", CVPR 2015 (semi-hard).
     """
-    options = _triplet_options(margin, distance, mining, soft)
-    labels, y_pred = _labels_and_embeddings(y_true, y_pred)
-    dtype = y_pred.dtype
-    embeddings = ops.cast(y_pred, working_dtype(dtype))
-    distances = _mining_distances(embeddings, options["distance"], options["mining"])
-    positive, negative = label_masks(labels)
-    extra = {"soft": options["soft"]} if options["mining"] == "batch_hard" else {}
-    values = _mining.STRATEGIES[options["mining"]](
-        distances, positive, negative, margin=options["margin"], **extra
-    )
-    return ops.cast(values, dtype)
+    hyper = _triplet_options(margin, distance, mining, soft)
+    return _triplet_from_pairs(reference_pairs(y_true, y_pred, ref_embeddings, ref_labels), **hyper)
 
 
 @register
-class TripletLoss(PerSampleLoss):
+class TripletLoss(PairLoss):
     """Triplet loss with triplets mined from each batch of labelled embeddings.
 
     `y_true` holds integer labels (B,) or (B, 1), `y_pred` embeddings (B, D). With the
@@ -287,9 +332,11 @@ class TripletLoss(PerSampleLoss):
     others). `reduction=None` returns the shares v_a themselves.
 
     Mining sees only the batch: each batch needs several examples of a class for
-    positives to exist, so shuffle with batches of a few dozen examples or more. A
-    batch with one class only, or with all labels distinct, gives a finite loss with
-    finite gradients (see `triplet_loss` for the values).
+    positives to exist, so shuffle with batches of a few dozen examples or more, or
+    wrap the loss in `kerasloss.layers.CrossBatchMemory` to mine from a memory of past
+    batches as well (the class is a pair loss: `loss_from_pairs` runs it against any
+    reference set). A batch with one class only, or with all labels distinct, gives a
+    finite loss with finite gradients (see `triplet_loss` for the values).
 
     Args:
         margin: a finite number >= 0. Unused with `soft=True`.
@@ -344,6 +391,7 @@ class TripletLoss(PerSampleLoss):
     ) -> None:
         super().__init__(
             triplet_loss,
+            _triplet_from_pairs,
             name=name,
             reduction=reduction,
             dtype=dtype,
