@@ -118,6 +118,17 @@ def test_calls_outside_training_add_the_same_loss_and_leave_the_memory_alone():
         _assert_state_is(layer, memory)
 
 
+def test_a_batch_of_one_leaves_its_own_copy_out():
+    """pytorch-metric-learning keeps the own copy of a batch of one (its self-comparison
+    removal misses it) and gives (3 + 6) / 2 here; the masks leave it out."""
+    layer = CrossBatchMemory(TripletLoss(margin=5.0, mining="batch_all"), 4, 2)
+    layer([np.array([[0.0, 0.0], [1.0, 0.0]], np.float32), np.array([0, 1])], training=True)
+    assert _loss_value(layer) == 0.0  # no positive but the anchors' own copies
+    layer([np.array([[3.0, 0.0]], np.float32), np.array([0])], training=True)
+    # One triplet: the positive (0, 0) at 3, the negative (1, 0) at 2: 3 - 2 + 5.
+    assert _loss_value(layer) == pytest.approx(6.0, rel=1e-6)
+
+
 def test_sum_reduction_adds_the_sum():
     labels, x = _paired_stream(2)[0]
     values = TripletLoss(margin=MARGIN, reduction=None)(labels, x.astype(np.float32))

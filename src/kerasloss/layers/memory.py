@@ -32,11 +32,11 @@ class CrossBatchMemory(keras.layers.Layer):
 
     Wraps a pair loss (`TripletLoss`, or any other `kerasloss` loss built on pairs) and
     keeps the last `memory_size` embeddings and labels the model produced in training
-    in a first-in-first-out memory of non-trainable variables. Each call writes the
-    batch into the memory, then adds the wrapped loss of the batch's anchors against
-    everything in the memory, the batch's own copies included, with `add_loss`, and
-    returns the embeddings unchanged. Mining then sees thousands of examples instead of
-    one batch, for the cost of a (B, memory_size) distance matrix.
+    in a first-in-first-out memory of non-trainable variables. Each training call
+    writes the batch into the memory, then adds the wrapped loss of the batch's anchors
+    against everything in the memory, the batch's own copies included, with
+    `add_loss`, and returns the embeddings unchanged. Mining then sees thousands of
+    examples instead of one batch, for the cost of a (B, memory_size) distance matrix.
 
     Formula:
 

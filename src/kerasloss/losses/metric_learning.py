@@ -275,21 +275,22 @@ def triplet_loss(
 
         Against a reference set:
 
-        >>> gallery = [[0.0, 1.0], [0.0, 2.0], [2.0, 0.0]]
+        >>> gallery = [[0.0, 1.0], [0.0, 2.0], [1.5, 0.0]]
         >>> values = triplet_loss([0, 1], [[0.0, 0.0], [3.0, 0.0]], margin=1.0,
         ...                       ref_embeddings=gallery, ref_labels=[0, 0, 1])
-        >>> print(keras.ops.convert_to_numpy(values))  # first anchor: 2 - 2 + 1
-        [1.0 0.0]
+        >>> print(keras.ops.convert_to_numpy(values))  # first anchor: 2 - 1.5 + 1
+        [1.5 0.0]
         >>> values = triplet_loss([0, 1], [[0.0, 0.0], [3.0, 0.0]], margin=1.0,
         ...                       mining="batch_all", ref_embeddings=gallery,
         ...                       ref_labels=[0, 0, 1])
-        >>> print(keras.ops.convert_to_numpy(values))  # one violating triplet, loss 1
+        >>> print(keras.ops.convert_to_numpy(values))  # two violating triplets, mean 1
         [2.0 0.0]
 
-        The anchor (0, 0) has positives at 1 and 2 and its negative (2, 0) at 2; the
-        anchor (3, 0) has its positive at 1 and its negatives beyond 3. "batch_all"
-        keeps one triplet, (0, 0), (0, 2), (2, 0), of loss 1: the first anchor holds
-        all of it, B * 1 / 1 = 2, and the mean is 1.
+        The anchor (0, 0) has positives at 1 and 2 and its negative (1.5, 0) at 1.5;
+        the anchor (3, 0) has its positive at 1.5 and its negatives beyond 3.
+        "batch_all" keeps two triplets, both of the first anchor, of losses
+        1 - 1.5 + 1 = 0.5 and 2 - 1.5 + 1 = 1.5: that anchor holds B * 2 / 2 = 2, and
+        the mean is 1.
 
     Reference: Hermans, Beyer and Leibe, "In Defense of the Triplet Loss for Person
     Re-Identification", arXiv:1703.07737, 2017 (batch hard, batch all); Schroff,
