@@ -16,6 +16,17 @@ nox.options.error_on_missing_interpreters = True
 MATRIX = nox.project.load_toml("backends_matrix.toml")
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 BACKENDS = sorted(MATRIX["backends"])
+# What the oldest admitted Keras is tested with (see `tests_lowest_keras`).
+LOWEST_KERAS_TESTS = (
+    "tests/test_contract_losses.py",
+    "tests/test_contract_metrics.py",
+    "tests/test_contract_layers.py",
+    "tests/test_docstrings.py",
+    "tests/test_api.py",
+    "tests/test_package.py",
+    "tests/test_architecture.py",
+    "tests/test_porting.py",
+)
 
 
 @nox.session
@@ -56,10 +67,17 @@ def tests(session: nox.Session, backend: str) -> None:
 def tests_lowest_keras(session: nox.Session) -> None:
     """pytest with the oldest Keras that pyproject.toml admits, on one backend.
 
-    The slow tests (training runs, fresh processes) run with the pinned Keras only: this
-    session checks that the API kerasloss uses exists and behaves the same in the oldest
-    Keras, which the fast tests cover.
+    It checks that the API kerasloss uses exists and behaves the same in the oldest Keras:
+    the contract every registered loss, metric and layer passes (reductions, dtypes,
+    config, a compiled train step), the docstring examples, the public API and the
+    package rules. The slow tests (training runs, fresh processes) and the per-family
+    value tests run with the pinned Keras only, in the `tests` sessions.
     """
     _pytest(
-        session, MATRIX["lowest"]["requirements"], MATRIX["lowest"]["backend"], "-m", "not slow"
+        session,
+        MATRIX["lowest"]["requirements"],
+        MATRIX["lowest"]["backend"],
+        *LOWEST_KERAS_TESTS,
+        "-m",
+        "not slow",
     )
