@@ -239,7 +239,7 @@ def pml_batch_all(labels, x, margin, distance):
 
 
 def mined_triplet(labels, x, margin, distance, mining, soft=False):
-    """The mined loss as the issue defines it: TFA's semi-hard NaN replaced by 0."""
+    """The mined loss as kerasloss defines it: TFA's semi-hard NaN replaced by 0."""
     if mining == "batch_hard":
         return tfa_hard(labels, x, margin, distance, soft)
     if mining == "semi_hard":
