@@ -97,7 +97,7 @@ class CLIPLoss(_TwoTowerLoss):
         >>> layer = CLIPLoss(temperature=1.0)
         >>> a = np.array([[1.0, 0.0], [0.0, 1.0]], dtype="float32")
         >>> outputs = layer([a, 2.0 * a])
-        >>> print(float(layer.losses[0]))  # -log(e / (e + 1))
+        >>> print(float(keras.ops.convert_to_numpy(layer.losses[0])))  # -log(e / (e + 1))
         0.3133
         >>> image, text = keras.Input((4,)), keras.Input((3,))
         >>> towers = CLIPLoss()([keras.layers.Dense(2)(image), keras.layers.Dense(2)(text)])
@@ -175,7 +175,7 @@ class SigLIPLoss(_TwoTowerLoss):
         >>> layer = SigLIPLoss(scale=1.0, bias=0.0)
         >>> a = np.array([[1.0, 0.0], [0.0, 1.0]], dtype="float32")
         >>> outputs = layer([a, a])
-        >>> print(float(layer.losses[0]))  # -log sigmoid(1) - log sigmoid(0)
+        >>> print(float(keras.ops.convert_to_numpy(layer.losses[0])))  # -log σ(1) - log σ(0)
         1.0064
 
     Reference: Zhai, Mustafa, Kolesnikov and Beyer, "Sigmoid Loss for Language Image
