@@ -174,8 +174,8 @@ class SigLIPLoss(_TwoTowerLoss):
     Example:
         >>> layer = SigLIPLoss(scale=1.0, bias=0.0)
         >>> a = np.array([[1.0, 0.0], [0.0, 1.0]], dtype="float32")
-        >>> outputs = layer([a, a])
-        >>> print(float(keras.ops.convert_to_numpy(layer.losses[0])))  # -log σ(1) - log σ(0)
+        >>> outputs = layer([a, a])  # loss per row: -log sigmoid(1) - log sigmoid(0)
+        >>> print(float(keras.ops.convert_to_numpy(layer.losses[0])))
         1.0064
 
     Reference: Zhai, Mustafa, Kolesnikov and Beyer, "Sigmoid Loss for Language Image
