@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import keras
 import numpy as np
 from keras import ops
 
@@ -569,11 +568,6 @@ def sparse_categorical_focal_loss(
     )
     ignore_class = _sparse.check_ignore_class(ignore_class)
     y_pred, dtype = to_working(y_pred)
-    # A Loss class converts y_true to its own dtype, bfloat16 for a bfloat16 loss, which
-    # NumPy does not know as a float: `class_ids` would refuse the ids as not numbers.
-    y_true = ops.convert_to_tensor(y_true)
-    if keras.backend.standardize_dtype(y_true.dtype) in ("float16", "bfloat16"):
-        y_true = ops.cast(y_true, "float32")
     ids, keep, bad = _sparse.class_ids(y_true, y_pred, ignore_class=ignore_class)
     labels = ops.one_hot(ids, y_pred.shape[-1], dtype=y_pred.dtype)
     loss = _categorical(

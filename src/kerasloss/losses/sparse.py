@@ -15,7 +15,6 @@ execution) and makes that sample's loss NaN inside a compiled step, where they c
 
 from __future__ import annotations
 
-import keras
 from keras import ops
 
 from kerasloss._internal import checks as _checks
@@ -35,41 +34,6 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- helpers
-
-# The largest whole number up to which every whole number is exact: 2^11 in float16,
-# 2^8 in bfloat16. A 16-bit loss (`dtype="bfloat16"`) receives its ids cast to its dtype
-# by `keras.losses.Loss`, where id 257 would silently become class 256.
-_EXACT_WHOLE = {"float16": 2048, "bfloat16": 256}
-
-
-def _ids_from_16_bit(y_true: Tensor, num_classes: int, ignore_class: int | None) -> Tensor:
-    """16-bit float ids as float32, if that dtype holds every id; ValueError otherwise.
-
-    float32 holds every 16-bit value exactly. The ids' checks read NumPy values, and
-    NumPy's bfloat16 is not a number type it knows.
-    """
-    dtype = keras.backend.standardize_dtype(y_true.dtype)
-    limit = _EXACT_WHOLE.get(dtype)
-    if limit is None:
-        return y_true
-    highest = max(num_classes - 1, 0 if ignore_class is None else abs(ignore_class))
-    if highest > limit:
-        raise ValueError(
-            f"`y_true` holds class ids as {dtype}, which is exact only for whole numbers up "
-            f"to {limit}; ids up to {highest} are needed here ({num_classes} classes). Pass "
-            f"integer ids, and compute a Loss class in float32 (its `dtype` argument)."
-        )
-    return ops.cast(y_true, "float32")
-
-
-def _class_ids(
-    y_true: TensorLike, y_pred: Tensor, ignore_class: int | None
-) -> tuple[Tensor, Tensor, Tensor]:
-    """`class_ids`' (ids, keep, bad), for ids given in any dtype that holds them exactly."""
-    y_true = ops.convert_to_tensor(y_true)
-    num_classes = _checks.static_num_classes("y_pred", y_pred)
-    y_true = _ids_from_16_bit(y_true, num_classes, ignore_class)
-    return class_ids(y_true, y_pred, ignore_class=ignore_class)
 
 
 def _true_class(values: Tensor, ids: Tensor) -> Tensor:
@@ -175,7 +139,7 @@ def sparse_cost_sensitive_crossentropy(
     y_pred, dtype = to_working(y_pred)
     num_classes = _checks.static_num_classes("y_pred", y_pred)
     flat_costs = _flat_cost_table(cost_matrix, num_classes, y_pred.dtype)
-    ids, keep, bad = _class_ids(y_true, y_pred, ignore_class)
+    ids, keep, bad = class_ids(y_true, y_pred, ignore_class=ignore_class)
     log_p = _log_probabilities(y_pred, from_logits, dtype)
     weight = ops.take(flat_costs, ids * num_classes + first_argmax(y_pred))
     loss = -ops.stop_gradient(weight) * _true_class(log_p, ids)
@@ -320,7 +284,7 @@ def sparse_label_smoothing_crossentropy(
     epsilon, from_logits = _smoothing_hyper(epsilon, from_logits)
     ignore_class = check_ignore_class(ignore_class)
     y_pred, dtype = to_working(y_pred)
-    ids, keep, bad = _class_ids(y_true, y_pred, ignore_class)
+    ids, keep, bad = class_ids(y_true, y_pred, ignore_class=ignore_class)
     log_p = _log_probabilities(y_pred, from_logits, dtype)
     to_label = -_true_class(log_p, ids)
     to_uniform = -mean(log_p, axis=-1)
