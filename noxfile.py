@@ -14,6 +14,10 @@ nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
+# What `nox` runs with no `-s`: what CI runs. `.ci/run` runs these same sessions as two
+# queues side by side; a session added here goes into one of its queues too. The long
+# sessions defined below (demo, bench, stress) run only when named.
+nox.options.sessions = ["lint", "docs", "tests", "tests-lowest-keras"]
 
 MATRIX = nox.project.load_toml("backends_matrix.toml")
 PYPROJECT = nox.project.load_toml("pyproject.toml")
