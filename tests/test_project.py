@@ -28,6 +28,30 @@ def test_backends_doc_quotes_the_matrix():
             assert f"`{requirement}`" in doc, requirement
 
 
+def test_ci_runs_every_default_nox_session_once():
+    # `.ci/run` splits nox's default sessions into two queues that run side by side; a
+    # default session left out of both would never run in CI.
+    import ast
+    import re
+
+    noxfile = ast.parse((ROOT / "noxfile.py").read_text())
+    default = next(
+        ast.literal_eval(node.value)
+        for node in noxfile.body
+        if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "nox.options.sessions"
+    )
+    matrix = tomllib.loads((ROOT / "backends_matrix.toml").read_text())
+    expected = []
+    for name in default:
+        expected += [f"tests({b})" for b in sorted(matrix["backends"])] if name == "tests" else [name]
+    queued = []
+    for line in (ROOT / ".ci" / "run").read_text().splitlines():
+        match = re.match(r"python3 -m nox -s (.*) >", line)
+        if match:
+            queued += [arg.strip('"') for arg in match.group(1).split()]
+    assert sorted(queued) == sorted(expected)
+
+
 def test_lowest_keras_is_the_floor_pyproject_declares():
     matrix = tomllib.loads((ROOT / "backends_matrix.toml").read_text())
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
