@@ -10,7 +10,7 @@ in its ranking of the references, nearest first:
   it), so the mean reciprocal rank needs no cut-off;
 - R-precision and MAP@R need the relevant references among the first R, R the number of
   relevant references of the query. They come from the top-K of each chunk of queries, K
-  the largest R in the chunk (at most the number of references).
+  the largest R (at most the number of references).
 
 A chunk of `batch_size` queries holds a few (batch_size, N) tensors and a (batch_size, K)
 top-K, never an (N, N) one.
@@ -149,28 +149,20 @@ def _top_k(key: Tensor, k: int) -> Tensor:
     return ops.top_k(ops.where(keep, neg, low), k)[1]
 
 
-def _ranking_keys(
-    queries: Tensor, references: Tensor, reference_norms: Tensor | None
-) -> Tensor:
+def _ranking_keys(queries: Tensor, references: Tensor, reference_norms: Tensor | None) -> Tensor:
     """Keys that order the references as the distance does, smaller is nearer; (b, N).
 
     Cosine: -cos on unit vectors, since 1 - cos orders the same. Euclidean:
-    ||r||^2 - 2 q.r, which is ||q - r||^2 minus a constant of the row. Both are one
-    matrix product of the chunk with all references, so a query's keys do not depend
-    on the other queries of its chunk, and the ranking not on `batch_size` (the
-    loss-side `pairwise_distances` centres each batch on its own mean, which would not).
+    ||r||^2 - 2 q.r, which is ||q - r||^2 minus a constant of the row (exact for
+    integer-valued embeddings, so their exact ties stay ties). Both are one matrix
+    product of the chunk with all references, so a query's keys do not depend on the
+    other queries of its chunk, and the ranking not on `batch_size` (the loss-side
+    `pairwise_distances` centres each batch on its own mean, which would not).
     """
     products = ops.einsum("id,jd->ij", queries, references)
     if reference_norms is None:
         return -products
     return reference_norms[None, :] - 2 * products
-
-
-def _prepare(x: Tensor, distance: str, centre: Tensor) -> Tensor:
-    if distance == "cosine":
-        return l2_normalize(x)
-    # Centred on the reference mean: smaller norms, fewer digits lost by the Gram form.
-    return x - centre
 
 
 def retrieval_scores(
@@ -190,23 +182,30 @@ def retrieval_scores(
     else:
         references = ops.cast(references, queries.dtype)
     counts = relevant_counts(query_labels, reference_labels, self_retrieval)
-    centre = ops.mean(references, axis=0)
-    refs = _prepare(references, distance, centre)
+    refs = l2_normalize(references) if distance == "cosine" else references
     norms = None if distance == "cosine" else ops.sum(ops.square(refs), axis=1)
-    num_refs = int(refs.shape[0])
+    num_queries, num_refs = len(query_labels), int(refs.shape[0])
     columns = ops.arange(num_refs, dtype="int32")
     ref_labels = ops.convert_to_tensor(reference_labels.astype(np.int32))
-    labels_np = reference_labels
+    # One K and one chunk shape for the whole call (the last chunk is padded): eager JAX
+    # compiles each operation once per shape.
+    k = int(min(counts.max(), num_refs))
+    size = min(batch_size, num_queries)
+    padding = -num_queries % size
+    queries = ops.pad(queries, [[0, padding], [0, 0]])
+    query_labels = np.pad(query_labels, (0, padding))
+    counts = np.pad(counts, (0, padding))  # padded rows: R = 0, not scored
 
     first_ranks, r_precisions, average_precisions = [], [], []
-    for start in range(0, len(query_labels), batch_size):
-        stop = min(start + batch_size, len(query_labels))
+    for start in range(0, num_queries + padding, size):
+        stop = start + size
         chunk_counts = counts[start:stop]
         scored = chunk_counts > 0
         if not np.any(scored):
             continue
         chunk_labels = query_labels[start:stop]
-        key = _ranking_keys(_prepare(queries[start:stop], distance, centre), refs, norms)
+        chunk = queries[start:stop]
+        key = _ranking_keys(l2_normalize(chunk) if distance == "cosine" else chunk, refs, norms)
         relevant = ops.convert_to_tensor(chunk_labels.astype(np.int32))[:, None] == ref_labels
         if self_retrieval:
             rows = ops.arange(start, stop, dtype="int32")[:, None]
@@ -223,13 +222,12 @@ def retrieval_scores(
         rank = 1 + ops.sum(ops.cast(before, "int32"), axis=1)
         first_ranks.append(ops.convert_to_numpy(rank)[scored])
 
-        # The first K of each ranking, K the largest R of the chunk.
-        k = int(min(chunk_counts.max(), num_refs))
+        # The first K of each ranking, K the largest R.
         indices = ops.convert_to_numpy(_top_k(key, k))
         keys = ops.convert_to_numpy(ops.take_along_axis(key, ops.convert_to_tensor(indices), 1))
         order = np.lexsort((indices, keys), axis=-1)  # by key, then by index
         indices = np.take_along_axis(indices, order, axis=-1)
-        hits = labels_np[indices] == chunk_labels[:, None]
+        hits = reference_labels[indices] == chunk_labels[:, None]
         positions = np.arange(1, k + 1)
         r = chunk_counts[:, None]
         hits = hits & (positions[None, :] <= r)
