@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import resource
 import time
 
@@ -76,7 +77,9 @@ def test_a_chunked_run_equals_an_unchunked_one():
     for distance in ("cosine", "euclidean"):
         whole = retrieval_scores(x, labels, distance=distance, k=[1, 5], batch_size=120)
         for batch_size in (1, 7, 119, 5000):
-            chunked = retrieval_scores(x, labels, distance=distance, k=[1, 5], batch_size=batch_size)
+            chunked = retrieval_scores(
+                x, labels, distance=distance, k=[1, 5], batch_size=batch_size
+            )
             assert chunked == whole, (distance, batch_size)
 
 
@@ -127,9 +130,8 @@ def test_queries_with_nothing_to_retrieve_are_left_out():
     # Label 7 is in no reference: those queries are not scored at all.
     lonely = np.concatenate([labels, [7, 7]])
     both = np.concatenate([x, x[:2]])
-    _assert_scores(
-        retrieval_scores(both, lonely, ref, ref_labels), retrieval_scores(x, labels, ref, ref_labels)
-    )
+    want = retrieval_scores(x, labels, ref, ref_labels)
+    _assert_scores(retrieval_scores(both, lonely, ref, ref_labels), want)
     # In self-retrieval a class of one example has nothing to retrieve.
     labels = labels.copy()
     labels[0] = 9
@@ -229,7 +231,7 @@ def _pml_scores(x, labels, ref, ref_labels, distance):
 def test_values_equal_pytorch_metric_learning(distance, separate):
     x, labels = _clusters(300, 16, 12, seed=9, spread=1.5)
     labels[:3] = [40, 41, 41]  # a lone query in both settings, a pair in self-retrieval
-    ref, ref_labels = (_clusters(250, 16, 12, seed=9, spread=1.5) if separate else (None, None))
+    ref, ref_labels = _clusters(250, 16, 12, seed=9, spread=1.5) if separate else (None, None)
     if separate:
         ref_labels[0] = 41
     want = _pml_scores(x, labels, ref, ref_labels, distance)
@@ -285,7 +287,9 @@ def test_callback_logs_scores_in_a_compiled_fit_that_early_stopping_reads():
     stop = keras.callbacks.EarlyStopping("val_mean_average_precision_at_r", mode="max", patience=1)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        history = model.fit(x, labels, epochs=5, batch_size=16, verbose=2, callbacks=[evaluation, stop])
+        history = model.fit(
+            x, labels, epochs=5, batch_size=16, verbose=2, callbacks=[evaluation, stop]
+        )
     assert len(history.history["loss"]) == 2
     embedder = keras.Model(model.inputs, model.get_layer("embedding").output)
     want = reference_scores(embedder.predict(x, verbose=0), labels, ks=(1, 4))
@@ -299,21 +303,27 @@ def test_callback_sees_the_trained_weights_every_few_epochs_with_a_reference_set
     x, labels = _digits_like(seed=1)
     ref, ref_labels = _digits_like(seed=1)
     ref = ref + 0.1
-    encoder = keras.Sequential(
-        [keras.Input((6,)), keras.layers.Dense(4)], name="encoder"
-    )
+    encoder = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4)], name="encoder")
     inputs = keras.Input((6,))
     model = keras.Model(inputs, keras.layers.Dense(4)(encoder(inputs)))
     model.compile("adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     evaluation = RetrievalEvaluation(
-        x, labels, reference=(ref, ref_labels), every=2, embedding="encoder",
-        distance="euclidean", prefix="test_",
+        x,
+        labels,
+        reference=(ref, ref_labels),
+        every=2,
+        embedding="encoder",
+        distance="euclidean",
+        prefix="test_",
     )
     history = model.fit(x, labels, epochs=4, batch_size=16, verbose=0, callbacks=[evaluation])
     assert len(history.history["loss"]) == 4
     assert len(history.history["test_precision_at_1"]) == 2  # epochs 2 and 4 only
     want = reference_scores(
-        encoder.predict(x, verbose=0), labels, encoder.predict(ref, verbose=0), ref_labels,
+        encoder.predict(x, verbose=0),
+        labels,
+        encoder.predict(ref, verbose=0),
+        ref_labels,
         "euclidean",
     )
     for key, value in want.items():
@@ -352,3 +362,21 @@ def test_fifty_thousand_embeddings_fit_in_time_and_memory():
     assert all(0 <= value <= 1 for value in scores.values())
     assert scores["recall_at_10"] >= scores["precision_at_1"] > 0.05
     assert seconds < 600 and peak_gb < 6
+
+
+# ------------------------------------------------------------------ docs/retrieval.md
+
+DOCS = os.path.join(os.path.dirname(__file__), os.pardir, "docs", "retrieval.md")
+
+
+@pytest.mark.slow
+def test_the_docs_page_example_runs():
+    with open(DOCS, encoding="utf-8") as page:
+        text = page.read()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    assert blocks
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        for block in blocks:
+            exec(compile(block, DOCS, "exec"), {"__name__": "docs_retrieval"})
+    assert "'precision_at_1': 1.0" in out.getvalue()

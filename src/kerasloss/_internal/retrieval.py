@@ -45,28 +45,29 @@ def check_distance(distance: object) -> str:
     return str(distance)
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+def as_int(value: object) -> int | None:
+    """An int (or NumPy integer) as int; None for anything else, bools included."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return int(value)
+    return None
 
 
 def check_batch_size(batch_size: object) -> int:
-    if not _is_int(batch_size) or int(batch_size) < 1:  # type: ignore[call-overload]
-        # (`_is_int` has checked the type; mypy does not follow it.)
+    value = as_int(batch_size)
+    if value is None or value < 1:
         raise ValueError(f"`batch_size` must be an integer >= 1; got {batch_size!r}.")
-    return int(batch_size)  # type: ignore[call-overload]
+    return value
 
 
 def check_k(k: object) -> tuple[int, ...]:
     """`k` of Recall@K: None (no recall), an int >= 1, or a list / tuple of them."""
     if k is None:
         return ()
-    values = list(k) if isinstance(k, (list, tuple)) else [k]
-    for value in values:
-        if not _is_int(value) or int(value) < 1:  # type: ignore[call-overload]
-            raise ValueError(
-                f"`k` must be None, an integer >= 1 or a list of them; got {k!r}."
-            )
-    return tuple(dict.fromkeys(int(v) for v in values))  # type: ignore[call-overload]
+    values = [as_int(v) for v in (k if isinstance(k, (list, tuple)) else [k])]
+    checked = [v for v in values if v is not None and v >= 1]
+    if len(checked) != len(values):
+        raise ValueError(f"`k` must be None, an integer >= 1 or a list of them; got {k!r}.")
+    return tuple(dict.fromkeys(checked))
 
 
 def check_labels(name: str, labels: TensorLike, size: int | None = None) -> np.ndarray:

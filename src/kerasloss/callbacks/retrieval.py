@@ -111,13 +111,14 @@ class RetrievalEvaluation(keras.callbacks.Callback):
                 )
             self.reference_x = reference[0]
             self.reference_labels = _retrieval.check_labels("reference[1]", reference[1])
-        if not _retrieval._is_int(every) or int(every) < 1:
+        every_int = _retrieval.as_int(every)
+        if every_int is None or every_int < 1:
             raise ValueError(f"`every` must be an integer >= 1; got {every!r}.")
         if embedding is not None and not isinstance(embedding, str):
             raise TypeError(f"`embedding` must be None or a layer name; got {embedding!r}.")
         if not isinstance(prefix, str):
             raise TypeError(f"`prefix` must be a string; got {prefix!r}.")
-        self.every = int(every)
+        self.every = every_int
         self.embedding = embedding
         self.distance = _retrieval.check_distance(distance)
         self.ks = _retrieval.check_k(k)
