@@ -16,7 +16,8 @@ A chunk of `batch_size` queries holds a few (batch_size, N) tensors and a (batch
 top-K, never an (N, N) one.
 
 Ties: references at the same distance from a query are ranked by their index in the
-reference set (the smaller first). `ops.top_k` breaks ties differently on different
+reference set (the smaller first). Identical references are compared once, so they tie
+exactly on every backend. `ops.top_k` breaks ties differently on different
 backends, so its result is repaired where a tie straddles the K-th place (see `_top_k`).
 """
 
@@ -183,9 +184,17 @@ def retrieval_scores(
     else:
         references = ops.cast(references, queries.dtype)
     counts = relevant_counts(query_labels, reference_labels, self_retrieval)
+    # Identical references must tie exactly, and a matrix product need not give equal
+    # columns equal values (TensorFlow's CPU kernels sum edge columns in another order):
+    # each distinct reference is compared once and the columns copied back.
+    distinct, copies = np.unique(ops.convert_to_numpy(references), axis=0, return_inverse=True)
+    expand = None
+    if len(distinct) < int(references.shape[0]):
+        references = ops.convert_to_tensor(distinct, dtype=references.dtype)
+        expand = ops.convert_to_tensor(copies.reshape(-1).astype(np.int32))
     refs = l2_normalize(references) if distance == "cosine" else references
     norms = None if distance == "cosine" else ops.sum(ops.square(refs), axis=1)
-    num_queries, num_refs = len(query_labels), int(refs.shape[0])
+    num_queries, num_refs = len(query_labels), len(reference_labels)
     columns = ops.arange(num_refs, dtype="int32")
     ref_labels = ops.convert_to_tensor(reference_labels.astype(np.int32))
     # One K and one chunk shape for the whole call (the last chunk is padded): eager JAX
@@ -207,6 +216,8 @@ def retrieval_scores(
         chunk_labels = query_labels[start:stop]
         chunk = queries[start:stop]
         key = _ranking_keys(l2_normalize(chunk) if distance == "cosine" else chunk, refs, norms)
+        if expand is not None:
+            key = ops.take(key, expand, axis=1)
         relevant = ops.convert_to_tensor(chunk_labels.astype(np.int32))[:, None] == ref_labels
         if self_retrieval:
             rows = ops.arange(start, stop, dtype="int32")[:, None]

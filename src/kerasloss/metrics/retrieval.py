@@ -30,7 +30,8 @@ def retrieval_scores(
     references, so the reciprocal rank has no cut-off.
 
     References at the same distance from a query are ranked by their position in the
-    reference set, the first one first, on every backend.
+    reference set, the first one first, on every backend; identical reference embeddings
+    are compared once, so they always tie exactly.
 
     The queries are processed `batch_size` at a time: memory grows as batch_size * N
     (a few (batch_size, N) arrays and a top-K of the largest R), never as N^2.
