@@ -217,8 +217,10 @@ def _pml_scores(x, labels, ref, ref_labels, distance):
     from pytorch_metric_learning.utils.inference import CustomKNN
 
     # PML's own exact torch k-NN (faiss is not installed in the test environment).
-    distance_fn = CosineSimilarity() if distance == "cosine" else LpDistance(normalize_embeddings=False)
-    knn = CustomKNN(distance_fn)
+    if distance == "cosine":
+        knn = CustomKNN(CosineSimilarity())
+    else:
+        knn = CustomKNN(LpDistance(normalize_embeddings=False))
     calculator = AccuracyCalculator(include=KEYS, k=None, knn_func=knn)
     tensor = lambda a: torch.from_numpy(np.asarray(a))  # noqa: E731
     if ref is None:
