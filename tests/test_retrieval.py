@@ -158,6 +158,7 @@ def test_input_forms():
     want = reference_scores(x, labels)
     _assert_scores(retrieval_scores(x, labels[:, None]), want)
     _assert_scores(retrieval_scores(x, labels.astype("float32")), want)
+    _assert_scores(retrieval_scores(x, labels * 2**40 - 5), want)  # beyond int32
     _assert_scores(retrieval_scores(keras.ops.convert_to_tensor(x), list(labels)), want)
     grid = np.arange(60).reshape(20, 3) % 7  # integer embeddings become float32
     grid_labels = np.arange(20) % 4

@@ -196,7 +196,10 @@ def retrieval_scores(
     norms = None if distance == "cosine" else ops.sum(ops.square(refs), axis=1)
     num_queries, num_refs = len(query_labels), len(reference_labels)
     columns = ops.arange(num_refs, dtype="int32")
-    ref_labels = ops.convert_to_tensor(reference_labels.astype(np.int32))
+    # Labels as small ids: any int64 label fits, and int32 compares on every backend.
+    ids = np.unique(np.concatenate([query_labels, reference_labels]), return_inverse=True)[1]
+    query_ids = ids.reshape(-1)[:num_queries].astype(np.int32)
+    ref_labels = ops.convert_to_tensor(ids.reshape(-1)[num_queries:].astype(np.int32))
     # One K and one chunk shape for the whole call (the last chunk is padded): eager JAX
     # compiles each operation once per shape.
     k = int(min(counts.max(), num_refs))
@@ -204,6 +207,7 @@ def retrieval_scores(
     padding = -num_queries % size
     queries = ops.pad(queries, [[0, padding], [0, 0]])
     query_labels = np.pad(query_labels, (0, padding))
+    query_ids = np.pad(query_ids, (0, padding))
     counts = np.pad(counts, (0, padding))  # padded rows: R = 0, not scored
 
     first_ranks, r_precisions, average_precisions = [], [], []
@@ -218,7 +222,7 @@ def retrieval_scores(
         key = _ranking_keys(l2_normalize(chunk) if distance == "cosine" else chunk, refs, norms)
         if expand is not None:
             key = ops.take(key, expand, axis=1)
-        relevant = ops.convert_to_tensor(chunk_labels.astype(np.int32))[:, None] == ref_labels
+        relevant = ops.convert_to_tensor(query_ids[start:stop])[:, None] == ref_labels
         if self_retrieval:
             rows = ops.arange(start, stop, dtype="int32")[:, None]
             is_self = rows == columns[None, :]
