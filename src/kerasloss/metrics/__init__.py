@@ -4,6 +4,8 @@
   scikit-learn's, each a per-example function and a class that declares its direction.
 - `output`: `OutputMean`, which shows a per-sample term a model outputs.
 - `kappa`: `CohenKappa`, plain or weighted, from a confusion matrix kept across batches.
+- `retrieval`: `retrieval_scores`, precision@1, R-precision, MAP@R, MRR and Recall@K of
+  embeddings, computed in chunks of queries.
 """
 
 from kerasloss.metrics.kappa import CohenKappa
@@ -20,6 +22,7 @@ from kerasloss.metrics.multilabel import (
     one_error,
 )
 from kerasloss.metrics.output import OutputMean
+from kerasloss.metrics.retrieval import retrieval_scores
 
 __all__ = [
     "CoverageError",
@@ -35,4 +38,6 @@ __all__ = [
     "one_error",
     # kappa
     "CohenKappa",
+    # retrieval
+    "retrieval_scores",
 ]
