@@ -239,6 +239,10 @@ def cost_sensitive_crossentropy(
     IJCAI 2001: the cost of each decision scales its error.
     """
     from_logits = _checks.check_bool("from_logits", from_logits)
+    packed = cost_matrix is None
+    _checks.check_probability_inputs(
+        None if packed else y_true, y_pred, from_logits=from_logits, binary=False
+    )
     y_true, y_pred, dtype = _prologue(y_true, y_pred)
     num_classes = _checks.static_num_classes("y_pred", y_pred)
     if cost_matrix is None:
@@ -386,6 +390,7 @@ def label_smoothing_crossentropy(
     Vision", CVPR 2016, section 7.
     """
     epsilon, from_logits = _smoothing_hyper(epsilon, from_logits)
+    _checks.check_probability_inputs(y_true, y_pred, from_logits=from_logits, binary=False)
     y_true, y_pred, dtype = _prologue(y_true, y_pred)
     _checks.check_same_shape(y_true, y_pred, hint=_checks.ONE_HOT_HINT)
     log_p = _log_probabilities(y_pred, from_logits, dtype)

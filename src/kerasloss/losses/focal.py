@@ -247,6 +247,7 @@ def binary_focal_loss(
     gamma, alpha, label_smoothing, from_logits = _binary_hyper(
         gamma, alpha, label_smoothing, from_logits
     )
+    _checks.check_probability_inputs(y_true, y_pred, from_logits=from_logits, binary=True)
     y_true, y_pred, dtype = _prologue(y_true, y_pred)
     y_true, y_pred = _binary_targets(y_true, y_pred)
     if label_smoothing:
@@ -409,6 +410,7 @@ def categorical_focal_loss(
     gamma, alpha, label_smoothing, from_logits = _categorical_hyper(
         gamma, alpha, label_smoothing, from_logits
     )
+    _checks.check_probability_inputs(y_true, y_pred, from_logits=from_logits, binary=False)
     y_true, y_pred, dtype = _prologue(y_true, y_pred)
     _checks.check_same_shape(y_true, y_pred, hint=_checks.ONE_HOT_HINT)
     loss = _categorical(
@@ -567,6 +569,7 @@ def sparse_categorical_focal_loss(
         gamma, alpha, label_smoothing, from_logits
     )
     ignore_class = _sparse.check_ignore_class(ignore_class)
+    _checks.check_probability_inputs(None, y_pred, from_logits=from_logits, binary=False)
     y_pred, dtype = to_working(y_pred)
     ids, keep, bad = _sparse.class_ids(y_true, y_pred, ignore_class=ignore_class)
     labels = ops.one_hot(ids, y_pred.shape[-1], dtype=y_pred.dtype)
