@@ -4,6 +4,8 @@
   scikit-learn's, each a per-example function and a class that declares its direction.
 - `output`: `OutputMean`, which shows a per-sample term a model outputs.
 - `kappa`: `CohenKappa`, plain or weighted, from a confusion matrix kept across batches.
+- `packed`: `PackedLabelsMetric`, any Keras metric on the labels of targets packed with
+  per-example cost tables.
 """
 
 from kerasloss.metrics.kappa import CohenKappa
@@ -20,6 +22,7 @@ from kerasloss.metrics.multilabel import (
     one_error,
 )
 from kerasloss.metrics.output import OutputMean
+from kerasloss.metrics.packed import PackedLabelsMetric
 
 __all__ = [
     "CoverageError",
@@ -35,4 +38,6 @@ __all__ = [
     "one_error",
     # kappa
     "CohenKappa",
+    # packed cost tables
+    "PackedLabelsMetric",
 ]
