@@ -293,7 +293,9 @@ def check_probability_inputs(
     Logits passed with `from_logits=False` are caught when one of them is outside
     [0, 1]; probabilities passed with `from_logits=True` cannot be told from logits.
     """
-    if y_true is not None:
+    # A categorical y_true of another shape than y_pred (class ids, a wrong width) gets
+    # the shape check's message, which says more than its values would.
+    if y_true is not None and (binary or tuple(np.shape(y_true)) == tuple(np.shape(y_pred))):
         check_unit_interval(
             "y_true", y_true, hint=BINARY_TARGET_HINT if binary else CATEGORICAL_TARGET_HINT
         )
