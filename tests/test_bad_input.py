@@ -50,9 +50,7 @@ PROBABILITY_LOSSES = {
         True,
     ),
     "sparse_categorical_focal_loss": (
-        lambda t, p, fl: focal.sparse_categorical_focal_loss(
-            np.argmax(t, -1), p, from_logits=fl
-        ),
+        lambda t, p, fl: focal.sparse_categorical_focal_loss(np.argmax(t, -1), p, from_logits=fl),
         False,
     ),
     "cost_sensitive_crossentropy": (
@@ -119,14 +117,16 @@ def test_probabilities_given_as_logits_cannot_be_detected():
     np.testing.assert_allclose(value, _binary_focal_reference(BINARY, PROBS), rtol=1e-5)
 
 
-def test_values_are_not_checked_inside_a_compiled_function():
-    # Documented: the check needs concrete values; a traced step cannot raise on them.
+def test_values_are_checked_only_where_they_are_known():
+    # Documented: the check needs concrete values. JAX and TensorFlow trace the step, so
+    # the check cannot run there; torch runs Keras' step eagerly, so it raises.
     model = keras.Sequential([keras.Input((2,)), keras.layers.Identity()])
-    model.compile(loss=kerasloss.BinaryFocalLoss(), jit_compile=keras.backend.backend() != "torch")
+    model.compile(loss=kerasloss.BinaryFocalLoss())
     if keras.backend.backend() == "torch":
-        pytest.skip("torch runs the step eagerly: the check runs and raises (tested above)")
-    value = model.evaluate(LOGITS, BINARY, verbose=0)
-    assert np.isfinite(value)
+        with pytest.raises(ValueError, match=r"`y_pred` must hold values in \[0, 1\]"):
+            model.evaluate(LOGITS, BINARY, verbose=0)
+    else:
+        assert np.isfinite(model.evaluate(LOGITS, BINARY, verbose=0))
 
 
 # ------------------------------------------------------------------------- Hamming loss
@@ -238,7 +238,7 @@ def test_triplet_margin_loss_names_its_own_arguments():
 
 def test_triplet_layer_says_how_many_inputs_it_got():
     a = np.ones((2, 3), "float32")
-    with pytest.raises(ValueError, match="three .* embeddings; got a list of 2"):
+    with pytest.raises(ValueError, match=r"three .* embeddings; got a list of 2"):
         kerasloss.layers.TripletMarginLossLayer()([a, a])
 
 

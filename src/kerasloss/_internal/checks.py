@@ -133,7 +133,9 @@ def _same(a: tuple[int | None, ...], b: tuple[int | None, ...]) -> bool:
     )
 
 
-def _looks_like_class_ids(true_shape: tuple[int | None, ...], pred_shape: tuple[int | None, ...]) -> bool:
+def _looks_like_class_ids(
+    true_shape: tuple[int | None, ...], pred_shape: tuple[int | None, ...]
+) -> bool:
     """Whether `y_true` of `true_shape` could be integer class ids for `y_pred`'s classes.
 
     Class ids have one axis fewer than the scores, or a last axis of 1; a (B, 4) one-hot

@@ -52,8 +52,8 @@ class LossWeightScheduler(keras.callbacks.Callback):
 
     Raises:
         TypeError: if `variable` is not a scalar float `keras.Variable`, `schedule` is
-            not callable or cannot be called with the epoch alone, or (during `fit`) `schedule` returns something that is not a
-            real number.
+            not callable or cannot be called with the epoch alone, or (during `fit`)
+            `schedule` returns something that is not a real number.
         ValueError: if `verbose` is not 0 or 1, or (during `fit`) `schedule` returns a
             negative or non-finite weight.
 

@@ -159,7 +159,8 @@ def _class_weight_rows(class_weight: object, num_classes: int) -> np.ndarray:
     """`{class id: weight}` as one weight per class (1 for absent ones), checked."""
     if not isinstance(class_weight, dict):
         raise TypeError(
-            f"`class_weight` must be a dict {{class id: weight}}; got {type(class_weight).__name__}."
+            "`class_weight` must be a dict {class id: weight}; got "
+            f"{type(class_weight).__name__}."
         )
     rows = np.ones(num_classes)
     for key, weight in class_weight.items():
