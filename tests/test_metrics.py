@@ -300,7 +300,11 @@ def test_the_public_names_are_listed_once():
         for name, obj in vars(kerasloss.metrics).items()
         if not name.startswith("_") and not inspect.ismodule(obj)
     }
-    assert set(kerasloss.metrics.__all__) == exported == defined | {"OutputMean", "CohenKappa"}
+    assert (
+        set(kerasloss.metrics.__all__)
+        == exported
+        == defined | {"OutputMean", "CohenKappa", "PackedLabelsMetric"}
+    )
 
 
 # ------------------------------------------------------------------ config and direction
