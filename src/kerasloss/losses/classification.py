@@ -262,6 +262,8 @@ def cost_sensitive_crossentropy(
             too large entry (beyond the range of the dtype the loss computes in; entries
             are checked when the table is an array, not a backend tensor), or if `y_true`
             does not match `y_pred`'s shape.
+            When the values are known (eagerly): if `y_true`, or `y_pred` with
+            `from_logits=False`, holds a value outside [0, 1].
         TypeError: if `from_logits` is not a bool.
 
     Example:
@@ -437,6 +439,8 @@ def label_smoothing_crossentropy(
     Raises:
         ValueError: if `epsilon` is outside [0, 1] or not finite, or `y_true` does not
             have `y_pred`'s shape.
+            When the values are known (eagerly): if `y_true`, or `y_pred` with
+            `from_logits=False`, holds a value outside [0, 1].
         TypeError: if `epsilon` is not a real number or `from_logits` not a bool.
 
     Example:

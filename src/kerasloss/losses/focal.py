@@ -231,6 +231,8 @@ def binary_focal_loss(
     Raises:
         ValueError: if `gamma` < 0, `alpha` or `label_smoothing` is outside [0, 1], one
             of them is not finite, or the shapes of `y_true` and `y_pred` do not pair.
+            When the values are known (eagerly): if `y_true`, or `y_pred` with
+            `from_logits=False`, holds a value outside [0, 1].
         TypeError: if `gamma`, `alpha` or `label_smoothing` is not a real number or
             `from_logits` not a bool.
 
@@ -393,6 +395,8 @@ def categorical_focal_loss(
         ValueError: if `gamma` < 0, `label_smoothing` is outside [0, 1], `alpha` holds a
             negative weight or not one weight per class, a hyper-parameter is not
             finite, or `y_true` does not have `y_pred`'s shape.
+            When the values are known (eagerly): if `y_true`, or `y_pred` with
+            `from_logits=False`, holds a value outside [0, 1].
         TypeError: if `gamma`, `alpha` or `label_smoothing` is not made of real numbers,
             or `from_logits` is not a bool.
 
@@ -554,6 +558,8 @@ def sparse_categorical_focal_loss(
             hold one weight per class, `y_true` does not have one id per row of
             `y_pred`, or (when its values can be read) holds an id outside [0, C) that
             is not `ignore_class`.
+            When the values are known (eagerly): if `y_pred` with
+            `from_logits=False` holds a value outside [0, 1].
         TypeError: if `gamma`, `alpha` or `label_smoothing` is not made of real numbers,
             `from_logits` is not a bool or `ignore_class` not an integer or None.
 
