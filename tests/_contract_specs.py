@@ -620,6 +620,7 @@ METRICS = [
         _packed_costs,
         kwargs={"metric": "accuracy", "num_classes": C},
         positional=("metric",),
+        loss=lambda: kerasloss.CostSensitiveCrossentropy(from_logits=True),
     ),
 ]
 
