@@ -614,6 +614,14 @@ METRICS = [
         positional=("num_classes",),
         head="softmax",
     ),
+    # Metrics on targets packed with per-example cost tables
+    Spec(
+        "kerasloss>PackedLabelsMetric",
+        _packed_costs,
+        kwargs={"metric": "accuracy", "num_classes": C},
+        positional=("metric",),
+        loss=lambda: kerasloss.CostSensitiveCrossentropy(from_logits=True),
+    ),
 ]
 
 

@@ -97,7 +97,13 @@ def test_hyper_parameters_are_keyword_only(spec):
 def evaluated():
     """Every metric compiled on its own head of one model, evaluated in two batches."""
     parts = {
-        c.key(s): (c.head_model(s), "mean_squared_error", c.features(), s.data()[0])
+        # A spec's `loss` is the loss its targets need (packed cost tables); MSE otherwise.
+        c.key(s): (
+            c.head_model(s),
+            s.loss() if s.loss else "mean_squared_error",
+            c.features(),
+            s.data()[0],
+        )
         for s in c.specs("metric")
     }
     model, losses, x, y = c.combine(parts)

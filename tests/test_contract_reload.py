@@ -64,7 +64,8 @@ def _saved_model(spec):
     if kind == "loss":
         model.compile(optimizer="sgd", loss=spec.build())
     else:
-        model.compile(optimizer="sgd", loss="mean_squared_error", metrics=[spec.build()])
+        loss = spec.loss() if spec.loss else "mean_squared_error"
+        model.compile(optimizer="sgd", loss=loss, metrics=[spec.build()])
     return model, c.features()
 
 

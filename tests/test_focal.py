@@ -564,7 +564,9 @@ def test_alpha_must_hold_one_weight_per_class():
     with pytest.raises(ValueError, match=r"alpha.*5 for `y_pred`.*got 3"):
         loss(ONEHOT, LOGITS)
     with pytest.raises(ValueError, match="alpha"):
-        kerasloss.sparse_categorical_focal_loss(IDS, LOGITS, alpha=[1.0] * (C + 1))
+        kerasloss.sparse_categorical_focal_loss(
+            IDS, LOGITS, alpha=[1.0] * (C + 1), from_logits=True
+        )
 
 
 def test_alpha_from_numpy_is_a_list_in_the_config():

@@ -43,7 +43,7 @@ def _hamming(threshold):
 
 # metric factory, reference(y_true, scores, sample_weight)
 METRICS = {
-    "hamming": (lambda: HammingLoss(), _hamming(0.0)),
+    "hamming": (lambda: HammingLoss(threshold=0.0), _hamming(0.0)),
     "hamming_half": (lambda: HammingLoss(threshold=0.5, name="hamming_half"), _hamming(0.5)),
     "ranking_loss": (LabelRankingLoss, skm.label_ranking_loss),
     "one_error": (OneError, _one_error),
@@ -174,7 +174,7 @@ def test_bad_arguments_and_shapes_are_rejected():
         HammingLoss(threshold="0.5")
     with pytest.raises(ValueError, match="threshold"):
         HammingLoss(threshold=float("nan"))
-    for metric in (LabelRankingLoss(), OneError(), HammingLoss()):
+    for metric in (LabelRankingLoss(), OneError(), HammingLoss(threshold=0.0)):
         with pytest.raises(ValueError, match=r"y_true.*shape"):
             metric.update_state(np.zeros((4, 3)), np.zeros((4, 5)))
         with pytest.raises(ValueError, match=r"y_pred.*\(batch_size, C\)"):
@@ -224,7 +224,7 @@ def test_hamming_threshold_is_not_rounded_to_the_score_dtype():
 
 # function, reference on one row (1, C): the functions must equal scikit-learn row by row
 FUNCTIONS = {
-    "hamming": (hamming_loss, _hamming(0.0)),
+    "hamming": (functools.partial(hamming_loss, threshold=0.0), _hamming(0.0)),
     "hamming_half": (functools.partial(hamming_loss, threshold=0.5), _hamming(0.5)),
     "ranking_loss": (label_ranking_loss, skm.label_ranking_loss),
     "one_error": (one_error, _one_error),
@@ -269,7 +269,7 @@ def test_each_class_is_the_weighted_mean_of_its_function():
 
 def test_hamming_loss_checks_its_threshold():
     with pytest.raises(TypeError, match="threshold"):
-        hamming_loss(EDGE_Y, EDGE_S, threshold=None)
+        hamming_loss(EDGE_Y, EDGE_S, threshold="0")
     with pytest.raises(ValueError, match="threshold"):
         hamming_loss(EDGE_Y, EDGE_S, threshold=float("inf"))
 
@@ -300,7 +300,11 @@ def test_the_public_names_are_listed_once():
         for name, obj in vars(kerasloss.metrics).items()
         if not name.startswith("_") and not inspect.ismodule(obj)
     }
-    assert set(kerasloss.metrics.__all__) == exported == defined | {"OutputMean", "CohenKappa"}
+    assert (
+        set(kerasloss.metrics.__all__)
+        == exported
+        == defined | {"OutputMean", "CohenKappa", "PackedLabelsMetric"}
+    )
 
 
 # ------------------------------------------------------------------ config and direction
@@ -342,7 +346,7 @@ def test_callbacks_in_auto_mode_know_which_way_is_better(tmp_path):
     y = (x @ rng.normal(size=(8, 5)) > 0.3).astype(np.float32)
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(5, activation="tanh")])
-    metrics = [cls() for cls in CLASSES]
+    metrics = [cls(threshold=0.0) if cls is HammingLoss else cls() for cls in CLASSES]
     model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse", metrics=metrics)
     stoppers = {
         type(m): keras.callbacks.EarlyStopping(monitor=f"val_{m.name}", mode="auto", patience=9)

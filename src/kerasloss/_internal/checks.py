@@ -93,9 +93,10 @@ def check_cost_table(
     square = array.ndim == rank and array.shape[-1] == array.shape[-2] and array.shape[-1] > 0
     if not square or (num_classes is not None and array.shape[-1] != num_classes):
         c = "C" if num_classes is None else str(num_classes)
+        classes = "" if num_classes is None else f", one row and column per class of `y_pred` ({c})"
         raise ValueError(
-            f"`{name}` must have shape {expected.replace('C', c)} (row: true class, column: "
-            f"predicted class); got shape {array.shape}."
+            f"`{name}` must have shape {expected.replace('C', c)}{classes} (row: true class, "
+            f"column: predicted class); got shape {array.shape}."
         )
     if not np.all(np.isfinite(array)):
         raise ValueError(f"`{name}` must hold finite numbers; it contains NaN or inf.")
@@ -132,10 +133,32 @@ def _same(a: tuple[int | None, ...], b: tuple[int | None, ...]) -> bool:
     )
 
 
+def _looks_like_class_ids(
+    true_shape: tuple[int | None, ...], pred_shape: tuple[int | None, ...]
+) -> bool:
+    """Whether `y_true` of `true_shape` could be integer class ids for `y_pred`'s classes.
+
+    Class ids have one axis fewer than the scores, or a last axis of 1; a (B, 4) one-hot
+    for 3 classes is a one-hot of the wrong width, not class ids.
+    """
+    if len(true_shape) == len(pred_shape) - 1:
+        return True
+    return len(true_shape) == len(pred_shape) and bool(true_shape) and true_shape[-1] == 1
+
+
 def check_same_shape(
-    y_true: TensorLike, y_pred: TensorLike, *, hint: str = "", last_axis: int | None = None
+    y_true: TensorLike,
+    y_pred: TensorLike,
+    *,
+    hint: str = "",
+    last_axis: int | None = None,
+    names: tuple[str, str] = ("y_true", "y_pred"),
 ) -> None:
-    """`y_true` has `y_pred`'s shape, or with `last_axis`, its shape but for the last axis."""
+    """`y_true` has `y_pred`'s shape, or with `last_axis`, its shape but for the last axis.
+
+    `names` are the argument names the message uses. `ONE_HOT_HINT` is only shown when
+    `y_true` has the shape of class ids.
+    """
     true_shape, pred_shape = tuple(y_true.shape), tuple(y_pred.shape)
     if last_axis is None:
         if _same(true_shape, pred_shape):
@@ -145,8 +168,10 @@ def check_same_shape(
         if true_shape and _same(true_shape[:-1], pred_shape[:-1]) and true_shape[-1] == last_axis:
             return
         expected = (*pred_shape[:-1], last_axis)
+    if hint == ONE_HOT_HINT and not _looks_like_class_ids(true_shape, pred_shape):
+        hint = ""
     raise ValueError(
-        f"`y_true` must have shape {expected} to match `y_pred` of shape {pred_shape}; "
+        f"`{names[0]}` must have shape {expected} to match `{names[1]}` of shape {pred_shape}; "
         f"got shape {true_shape}.{hint}"
     )
 
@@ -223,3 +248,58 @@ def class_ids(labels: TensorLike, num_classes: int, batch_size: int | None = Non
                 f"centres; got values from {low:g} to {high:g}."
             )
     return ops.cast(labels, "int32")
+
+
+def check_unit_interval(name: str, values: TensorLike, *, hint: str = "") -> None:
+    """Every value of `values` in [0, 1], when the values are known now (`_concrete_values`).
+
+    For probabilities given with `from_logits=False` and for targets of cross-entropy
+    losses. NaN passes (it must reach the loss value); so does anything under a compiled
+    step, where the values are not known. ValueError naming `name`, the range and the
+    values found otherwise; `hint` is appended.
+    """
+    known = _concrete_values(values)
+    if known is None or not known.size:
+        return
+    if known.dtype.kind not in "biuf":  # bfloat16 comes back as an ml_dtypes type
+        try:
+            known = known.astype(np.float32)
+        except (TypeError, ValueError):
+            return
+    if np.any((known < 0) | (known > 1)):  # False for NaN
+        low, high = np.nanmin(known), np.nanmax(known)
+        raise ValueError(
+            f"`{name}` must hold values in [0, 1]; got values from {float(low):g} to "
+            f"{float(high):g}.{hint}"
+        )
+
+
+PROBABILITY_HINT = (
+    " With `from_logits=False`, `y_pred` holds probabilities; pass `from_logits=True` for "
+    "logits (scores of any sign)."
+)
+BINARY_TARGET_HINT = (
+    " Targets are 0 and 1, or soft targets in between: map labels in {-1, 1} with "
+    "(y + 1) / 2 and masks in {0, 255} with y / 255."
+)
+CATEGORICAL_TARGET_HINT = " Labels are one-hot rows, or soft labels in between."
+
+
+def check_probability_inputs(
+    y_true: TensorLike | None, y_pred: TensorLike, *, from_logits: bool, binary: bool
+) -> None:
+    """The one value check of the cross-entropy family, eager only (see `_concrete_values`).
+
+    Targets must be in [0, 1] (`y_true=None` skips them, for losses whose targets are
+    class ids or packed with costs), and so must `y_pred` when it holds probabilities.
+    Logits passed with `from_logits=False` are caught when one of them is outside
+    [0, 1]; probabilities passed with `from_logits=True` cannot be told from logits.
+    """
+    # A categorical y_true of another shape than y_pred (class ids, a wrong width) gets
+    # the shape check's message, which says more than its values would.
+    if y_true is not None and (binary or tuple(np.shape(y_true)) == tuple(np.shape(y_pred))):
+        check_unit_interval(
+            "y_true", y_true, hint=BINARY_TARGET_HINT if binary else CATEGORICAL_TARGET_HINT
+        )
+    if not from_logits:
+        check_unit_interval("y_pred", y_pred, hint=PROBABILITY_HINT)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -51,8 +52,8 @@ class LossWeightScheduler(keras.callbacks.Callback):
 
     Raises:
         TypeError: if `variable` is not a scalar float `keras.Variable`, `schedule` is
-            not callable, or (during `fit`) `schedule` returns something that is not a
-            real number.
+            not callable or cannot be called with the epoch alone, or (during `fit`)
+            `schedule` returns something that is not a real number.
         ValueError: if `verbose` is not 0 or 1, or (during `fit`) `schedule` returns a
             negative or non-finite weight.
 
@@ -92,6 +93,7 @@ class LossWeightScheduler(keras.callbacks.Callback):
             raise TypeError(
                 f"`schedule` must be a function from the epoch to the weight; got {schedule!r}."
             )
+        _check_schedule_signature(schedule)
         if verbose not in (0, 1):
             raise ValueError(f"`verbose` must be 0 or 1; got {verbose!r}.")
         self.variable = variable
@@ -104,8 +106,31 @@ class LossWeightScheduler(keras.callbacks.Callback):
             value = _checks.check_real(f"schedule({epoch})", scheduled, low=0.0)
         except (TypeError, ValueError) as err:
             raise type(err)(f"{err} `schedule` must return a finite loss weight >= 0.") from None
-        if self.verbose and value != float(keras.ops.convert_to_numpy(self.variable)):
+        # Compared as the variable will hold it: 0.01 is 0.009999999776 in float32, and
+        # a Python float never equals it, so every epoch would look like a change.
+        stored = keras.ops.convert_to_numpy(keras.ops.cast(value, self.variable.dtype))
+        if self.verbose and stored != keras.ops.convert_to_numpy(self.variable):
             print(
                 f"\nEpoch {epoch + 1}: LossWeightScheduler sets {self.variable.path} to {value:g}."
             )
         self.variable.assign(value)
+
+
+def _check_schedule_signature(schedule: Callable[..., Any]) -> None:
+    """TypeError naming the expected signature when `schedule` cannot be called as f(epoch).
+
+    A schedule written for `keras.callbacks.LearningRateScheduler`, `(epoch, lr)`, would
+    otherwise fail at the first epoch with Python's missing-argument error.
+    """
+    try:
+        signature = inspect.signature(schedule)
+    except (TypeError, ValueError):  # some builtins have no signature: let the call decide
+        return
+    try:
+        signature.bind(0)
+    except TypeError:
+        raise TypeError(
+            f"`schedule` must take one argument, the epoch index (from 0), and return the "
+            f"weight: `schedule(epoch) -> float`; got a function with signature "
+            f"{signature} (unlike `keras.callbacks.LearningRateScheduler`, no `lr` is passed)."
+        ) from None

@@ -99,9 +99,14 @@ class TripletMarginLossLayer(keras.layers.Layer):
     def call(self, inputs: Sequence[TensorLike]) -> Tensor:
         """The per-triplet losses, shape (B,); their mean goes to `add_loss`."""
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 3:
+            got = (
+                f"a {type(inputs).__name__} of {len(inputs)}"
+                if isinstance(inputs, (list, tuple))
+                else f"a single {type(inputs).__name__}"
+            )
             raise ValueError(
                 "`TripletMarginLossLayer` takes a list [anchor, positive, negative] of three "
-                f"(batch_size, D) embeddings; got {type(inputs).__name__}."
+                f"(batch_size, D) embeddings; got {got}."
             )
         anchor, positive, negative = inputs
         losses = triplet_margin_loss(

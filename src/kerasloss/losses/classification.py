@@ -12,6 +12,8 @@ become Keras' floatx. The focal losses, binary and categorical, are in
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from keras import ops
 
@@ -79,7 +81,9 @@ def _real(
 # ------------------------------------------------------------ cost-sensitive cross-entropy
 
 
-def pack_example_costs(y_true: TensorLike, costs: TensorLike) -> np.ndarray:
+def pack_example_costs(
+    y_true: TensorLike, costs: TensorLike, *, class_weight: dict[int, float] | None = None
+) -> np.ndarray:
     """Packs labels and one cost table per example into one target array for `fit`.
 
     `model.fit(x, y)` takes a single `y` per output on every backend. This puts the
@@ -91,20 +95,28 @@ def pack_example_costs(y_true: TensorLike, costs: TensorLike) -> np.ndarray:
 
     ```python
     packed[k] = concatenate([y_true[k], costs[k].reshape(C * C)])   # C + C*C entries
+    # with class_weight: costs[k, i, :] *= class_weight.get(i, 1) first
     ```
+
+    `fit(class_weight=...)` cannot weight packed targets: Keras takes the class of each
+    example from the argmax of the whole packed row, costs included. Scaling row i of
+    every table by the weight of class i gives the loss `fit` would have weighted.
 
     Args:
         y_true: one-hot (or soft) labels, shape (B, C); integer class ids of shape
             (B,) are one-hot encoded.
         costs: cost tables, shape (B, C, C); `costs[k, i, j]` is the cost for example
             k of predicting class j when the true class is i. Entries are finite and >= 0.
+        class_weight: optional `{class id: weight >= 0}`, as for `fit(class_weight=...)`;
+            row i of every table is multiplied by the weight of class i (1 if absent).
 
     Returns:
         A float32 NumPy array of shape (B, C + C*C).
 
     Raises:
-        ValueError: if the shapes do not match, a label is negative or not finite, or a
-            cost is negative, not finite or beyond float32's range.
+        ValueError: if the shapes do not match, a label is negative or not finite, a
+            cost is negative, not finite or beyond float32's range, or `class_weight`
+            names a class outside [0, C) or holds a negative or non-finite weight.
         TypeError: if `y_true` or `costs` does not hold numbers.
 
     Example:
@@ -117,6 +129,9 @@ def pack_example_costs(y_true: TensorLike, costs: TensorLike) -> np.ndarray:
     """
     costs = _checks.check_cost_table("costs", costs, batched=True, largest=largest("float32"))
     batch_size, num_classes, _ = costs.shape
+    if class_weight is not None:
+        costs = costs * _class_weight_rows(class_weight, num_classes)[:, None]
+        costs = _checks.check_cost_table("costs", costs, batched=True, largest=largest("float32"))
     labels = np.asarray(y_true)
     if not np.issubdtype(labels.dtype, np.number) or np.issubdtype(
         labels.dtype, np.complexfloating
@@ -138,6 +153,26 @@ def pack_example_costs(y_true: TensorLike, costs: TensorLike) -> np.ndarray:
         raise ValueError("`y_true` must hold finite label weights >= 0 (one-hot rows).")
     flat = costs.reshape(batch_size, num_classes * num_classes)
     return np.concatenate([labels, flat], axis=1).astype(np.float32)
+
+
+def _class_weight_rows(class_weight: object, num_classes: int) -> np.ndarray:
+    """`{class id: weight}` as one weight per class (1 for absent ones), checked."""
+    if not isinstance(class_weight, dict):
+        raise TypeError(
+            "`class_weight` must be a dict {class id: weight}; got "
+            f"{type(class_weight).__name__}."
+        )
+    rows = np.ones(num_classes)
+    for key, weight in class_weight.items():
+        if isinstance(key, (bool, np.bool_)) or not isinstance(key, (int, np.integer)):
+            raise TypeError(f"`class_weight` keys must be integer class ids; got {key!r}.")
+        if not 0 <= key < num_classes:
+            raise ValueError(
+                f"`class_weight` keys must be class ids in [0, {num_classes - 1}] (C = "
+                f"{num_classes} from `costs`); got {key}."
+            )
+        rows[key] = _checks.check_real(f"class_weight[{key}]", weight, low=0.0)
+    return rows
 
 
 _PACKED_HINT = (
@@ -227,6 +262,8 @@ def cost_sensitive_crossentropy(
             too large entry (beyond the range of the dtype the loss computes in; entries
             are checked when the table is an array, not a backend tensor), or if `y_true`
             does not match `y_pred`'s shape.
+            When the values are known (eagerly): if `y_true`, or `y_pred` with
+            `from_logits=False`, holds a value outside [0, 1].
         TypeError: if `from_logits` is not a bool.
 
     Example:
@@ -239,6 +276,10 @@ def cost_sensitive_crossentropy(
     IJCAI 2001: the cost of each decision scales its error.
     """
     from_logits = _checks.check_bool("from_logits", from_logits)
+    packed = cost_matrix is None
+    _checks.check_probability_inputs(
+        None if packed else y_true, y_pred, from_logits=from_logits, binary=False
+    )
     y_true, y_pred, dtype = _prologue(y_true, y_pred)
     num_classes = _checks.static_num_classes("y_pred", y_pred)
     if cost_matrix is None:
@@ -269,12 +310,25 @@ def cost_sensitive_crossentropy(
     return ops.cast(ops.stop_gradient(weight) * crossentropy, dtype)
 
 
+_CLASS_WEIGHT_WARNING = (
+    "CostSensitiveCrossentropy(cost_matrix=None) got a `sample_weight` with per-example "
+    "cost tables. If it comes from `fit(class_weight=...)`, Keras took each example's "
+    "class from the argmax of the packed target (labels and costs together), so the class "
+    "weights were not applied: pass them to `kerasloss.pack_example_costs(..., "
+    "class_weight=...)` instead. Sample weights computed from the labels apply as usual."
+)
+
+
 @register
 class CostSensitiveCrossentropy(PerSampleLoss):
     """Cross-entropy weighted by a (true class, predicted class) cost table.
 
     With `cost_matrix=None` each example brings its own table, packed into the targets
     by `pack_example_costs`. The weight is a constant (no gradient through the argmax).
+    Packed targets do not mix with `fit(class_weight=...)` (Keras reads the classes from
+    the packed rows): the loss warns once when it gets a `sample_weight`, and
+    `pack_example_costs(..., class_weight=...)` applies class weights instead. Metrics on
+    that output need `kerasloss.metrics.PackedLabelsMetric` to see the labels.
 
     Formula:
 
@@ -329,6 +383,17 @@ class CostSensitiveCrossentropy(PerSampleLoss):
             cost_matrix=cost_matrix,
             from_logits=_checks.check_bool("from_logits", from_logits),
         )
+        self._warned_sample_weight = False
+
+    def __call__(
+        self, y_true: TensorLike, y_pred: TensorLike, sample_weight: TensorLike | None = None
+    ) -> Tensor:
+        """The reduced loss; with packed tables, warns once if a `sample_weight` is given."""
+        if self._hyper["cost_matrix"] is None and sample_weight is not None:
+            if not self._warned_sample_weight:
+                self._warned_sample_weight = True
+                warnings.warn(_CLASS_WEIGHT_WARNING, UserWarning, stacklevel=2)
+        return super().__call__(y_true, y_pred, sample_weight=sample_weight)
 
 
 # ---------------------------------------------------------------------- label smoothing
@@ -374,6 +439,8 @@ def label_smoothing_crossentropy(
     Raises:
         ValueError: if `epsilon` is outside [0, 1] or not finite, or `y_true` does not
             have `y_pred`'s shape.
+            When the values are known (eagerly): if `y_true`, or `y_pred` with
+            `from_logits=False`, holds a value outside [0, 1].
         TypeError: if `epsilon` is not a real number or `from_logits` not a bool.
 
     Example:
@@ -386,6 +453,7 @@ def label_smoothing_crossentropy(
     Vision", CVPR 2016, section 7.
     """
     epsilon, from_logits = _smoothing_hyper(epsilon, from_logits)
+    _checks.check_probability_inputs(y_true, y_pred, from_logits=from_logits, binary=False)
     y_true, y_pred, dtype = _prologue(y_true, y_pred)
     _checks.check_same_shape(y_true, y_pred, hint=_checks.ONE_HOT_HINT)
     log_p = _log_probabilities(y_pred, from_logits, dtype)

@@ -231,6 +231,8 @@ def binary_focal_loss(
     Raises:
         ValueError: if `gamma` < 0, `alpha` or `label_smoothing` is outside [0, 1], one
             of them is not finite, or the shapes of `y_true` and `y_pred` do not pair.
+            When the values are known (eagerly): if `y_true`, or `y_pred` with
+            `from_logits=False`, holds a value outside [0, 1].
         TypeError: if `gamma`, `alpha` or `label_smoothing` is not a real number or
             `from_logits` not a bool.
 
@@ -247,6 +249,7 @@ def binary_focal_loss(
     gamma, alpha, label_smoothing, from_logits = _binary_hyper(
         gamma, alpha, label_smoothing, from_logits
     )
+    _checks.check_probability_inputs(y_true, y_pred, from_logits=from_logits, binary=True)
     y_true, y_pred, dtype = _prologue(y_true, y_pred)
     y_true, y_pred = _binary_targets(y_true, y_pred)
     if label_smoothing:
@@ -392,6 +395,8 @@ def categorical_focal_loss(
         ValueError: if `gamma` < 0, `label_smoothing` is outside [0, 1], `alpha` holds a
             negative weight or not one weight per class, a hyper-parameter is not
             finite, or `y_true` does not have `y_pred`'s shape.
+            When the values are known (eagerly): if `y_true`, or `y_pred` with
+            `from_logits=False`, holds a value outside [0, 1].
         TypeError: if `gamma`, `alpha` or `label_smoothing` is not made of real numbers,
             or `from_logits` is not a bool.
 
@@ -409,6 +414,7 @@ def categorical_focal_loss(
     gamma, alpha, label_smoothing, from_logits = _categorical_hyper(
         gamma, alpha, label_smoothing, from_logits
     )
+    _checks.check_probability_inputs(y_true, y_pred, from_logits=from_logits, binary=False)
     y_true, y_pred, dtype = _prologue(y_true, y_pred)
     _checks.check_same_shape(y_true, y_pred, hint=_checks.ONE_HOT_HINT)
     loss = _categorical(
@@ -552,6 +558,8 @@ def sparse_categorical_focal_loss(
             hold one weight per class, `y_true` does not have one id per row of
             `y_pred`, or (when its values can be read) holds an id outside [0, C) that
             is not `ignore_class`.
+            When the values are known (eagerly): if `y_pred` with
+            `from_logits=False` holds a value outside [0, 1].
         TypeError: if `gamma`, `alpha` or `label_smoothing` is not made of real numbers,
             `from_logits` is not a bool or `ignore_class` not an integer or None.
 
@@ -567,6 +575,7 @@ def sparse_categorical_focal_loss(
         gamma, alpha, label_smoothing, from_logits
     )
     ignore_class = _sparse.check_ignore_class(ignore_class)
+    _checks.check_probability_inputs(None, y_pred, from_logits=from_logits, binary=False)
     y_pred, dtype = to_working(y_pred)
     ids, keep, bad = _sparse.class_ids(y_true, y_pred, ignore_class=ignore_class)
     labels = ops.one_hot(ids, y_pred.shape[-1], dtype=y_pred.dtype)

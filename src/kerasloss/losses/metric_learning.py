@@ -96,7 +96,7 @@ def triplet_margin_loss(
             f"`anchor` must have shape (batch_size, D); got shape {tuple(anchor.shape)}."
         )
     for name, tensor in (("positive", positive), ("negative", negative)):
-        _checks.check_same_shape(tensor, anchor, hint=f" (`{name}` vs `anchor`)")
+        _checks.check_same_shape(tensor, anchor, names=(name, "anchor"))
     dtype = anchor.dtype
     work = working_dtype(dtype)
     anchor, positive, negative = (ops.cast(t, work) for t in (anchor, positive, negative))

@@ -6,6 +6,8 @@
 - `kappa`: `CohenKappa`, plain or weighted, from a confusion matrix kept across batches.
 - `retrieval`: `retrieval_scores`, precision@1, R-precision, MAP@R, MRR and Recall@K of
   embeddings, computed in chunks of queries.
+- `packed`: `PackedLabelsMetric`, any Keras metric on the labels of targets packed with
+  per-example cost tables.
 """
 
 from kerasloss.metrics.kappa import CohenKappa
@@ -23,6 +25,7 @@ from kerasloss.metrics.multilabel import (
 )
 from kerasloss.metrics.output import OutputMean
 from kerasloss.metrics.retrieval import retrieval_scores
+from kerasloss.metrics.packed import PackedLabelsMetric
 
 __all__ = [
     "CoverageError",
@@ -40,4 +43,6 @@ __all__ = [
     "CohenKappa",
     # retrieval
     "retrieval_scores",
+    # packed cost tables
+    "PackedLabelsMetric",
 ]

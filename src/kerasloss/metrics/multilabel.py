@@ -19,6 +19,7 @@ the result does not depend on how the sort orders tied scores.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import keras
@@ -98,8 +99,26 @@ def _ranking_counts(
 # ----------------------------------------------------------- per-example functions
 
 
+_THRESHOLD_DEPRECATION = (
+    "{what} without `threshold` cuts the scores at 0: right for logits and tanh outputs, "
+    "wrong for sigmoid probabilities, where every label counts as predicted. Pass "
+    "`threshold=0.5` for probabilities or `threshold=0.0` for logits. The default 0 is "
+    "deprecated; `threshold` will be required in a future release."
+)
+
+
+def _threshold(threshold: object, what: str) -> float:
+    """The validated cut; `None` (not given) warns and keeps the old default, 0."""
+    if threshold is None:
+        warnings.warn(_THRESHOLD_DEPRECATION.format(what=what), DeprecationWarning, stacklevel=3)
+        return 0.0
+    return _checks.check_real("threshold", threshold)
+
+
 @register
-def hamming_loss(y_true: TensorLike, y_pred: TensorLike, *, threshold: float = 0.0) -> Tensor:
+def hamming_loss(
+    y_true: TensorLike, y_pred: TensorLike, *, threshold: float | None = None
+) -> Tensor:
     """Per example, the fraction of labels predicted wrong when scores are cut at `threshold`.
 
     Formula:
@@ -115,8 +134,9 @@ def hamming_loss(y_true: TensorLike, y_pred: TensorLike, *, threshold: float = 0
     Args:
         y_true: multi-hot labels, shape (B, C); an entry > 0.5 marks a relevant label.
         y_pred: real scores, one per label, shape (B, C).
-        threshold: the cut on the scores, a finite real number. 0 suits tanh outputs (as
-            in BP-MLL) and logits; use 0.5 for sigmoid probabilities.
+        threshold: the cut on the scores, a finite real number: 0.5 for sigmoid
+            probabilities, 0 for logits and tanh outputs (as in BP-MLL). Not giving it is
+            deprecated: it warns (`DeprecationWarning`) and cuts at 0, the old default.
 
     Returns:
         The fraction per example, float32, shape (B,).
@@ -135,7 +155,7 @@ def hamming_loss(y_true: TensorLike, y_pred: TensorLike, *, threshold: float = 0
     Reference: Schapire & Singer, "BoosTexter: A Boosting-based System for Text
     Categorization", Machine Learning 39, 2000.
     """
-    cut = _checks.check_real("threshold", threshold)
+    cut = _threshold(threshold, "hamming_loss")
     relevant, scores, _ = _inputs(y_true, y_pred)
     # Compare in at least float32: a threshold rounded to bfloat16 (0.3 -> 0.30078125) or
     # truncated to an integer dtype would no longer be scikit-learn's `scores > threshold`.
@@ -349,8 +369,9 @@ class HammingLoss(_ExampleMean):
     entry > 0.5 marking a relevant label, scores (B, C) and weights (B,) or (B, 1).
 
     Args:
-        threshold: the cut on the scores, a finite real number. 0 suits tanh outputs (as
-            in BP-MLL) and logits; use 0.5 for sigmoid probabilities.
+        threshold: the cut on the scores, a finite real number: 0.5 for sigmoid
+            probabilities, 0 for logits and tanh outputs (as in BP-MLL). Not giving it is
+            deprecated: it warns (`DeprecationWarning`) and cuts at 0, the old default.
         name: the name `fit` logs the value under (with "val_" for validation data).
         dtype: the dtype of the running sums and of the result.
 
@@ -379,9 +400,13 @@ class HammingLoss(_ExampleMean):
     """
 
     def __init__(
-        self, *, threshold: float = 0.0, name: str = "hamming_loss", dtype: str | None = None
+        self,
+        *,
+        threshold: float | None = None,
+        name: str = "hamming_loss",
+        dtype: str | None = None,
     ):
-        cut = _checks.check_real("threshold", threshold)
+        cut = _threshold(threshold, "HammingLoss()")
         super().__init__(hamming_loss, name=name, dtype=dtype, threshold=cut)
         self.threshold = cut
         self._direction = "down"
