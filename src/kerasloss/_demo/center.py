@@ -30,8 +30,8 @@ def _train(
         features_out = center([features, y_in])  # adds the weighted term with add_loss
     else:
         features_out = features
-    logits = common.dense(10, context.seed + 9)(features_out)
-    model = keras.Model([x_in, y_in], logits)
+    head = common.dense(10, context.seed + 9)
+    model = keras.Model([x_in, y_in], head(features_out))
     model.compile(
         optimizer=keras.optimizers.Adam(3e-3),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -39,7 +39,8 @@ def _train(
     model.fit(
         [x_train, y_train], y_train, batch_size=64, epochs=epochs, verbose=context.fit_verbose()
     )
-    return keras.Model(x_in, [features, logits])  # prediction needs no labels
+    # The center layer passes the features through: prediction needs no labels.
+    return keras.Model(x_in, [features, head(features)])
 
 
 def run(context: common.Context) -> common.FamilyResult:
