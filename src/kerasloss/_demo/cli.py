@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib
+import logging
 import os
 import platform
 import shlex
@@ -79,6 +80,9 @@ def run(args: argparse.Namespace, command: Sequence[str]) -> int:
     import matplotlib
 
     matplotlib.use("Agg")  # draw to files only; no display is needed
+    # Each family builds new models, and TensorFlow warns about every retraced predict
+    # function; the warning says nothing the user can act on here.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
     os.makedirs(args.out, exist_ok=True)
     context = common.Context(quick=args.quick, seed=args.seed, out=args.out, verbose=not args.quiet)
