@@ -15,6 +15,7 @@ TITLE = "Label smoothing and focal loss"
 RARE = 8  # the digit cut down in the imbalanced training set
 KEPT = 0.05  # the share of its training examples it keeps
 SMOOTHING = 0.1
+SMOOTHING_NAME = f"label smoothing {SMOOTHING}"
 # Few training examples and a wide layer trained long: the network learns them by heart
 # and cross-entropy then becomes overconfident on new data.
 FEW = 15  # training examples per digit for the calibration models
@@ -43,7 +44,7 @@ def run(context: common.Context) -> common.FamilyResult:
     )
     losses = {
         "cross-entropy": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        "label smoothing 0.05": kerasloss.SparseLabelSmoothingCrossentropy(
+        SMOOTHING_NAME: kerasloss.SparseLabelSmoothingCrossentropy(
             epsilon=SMOOTHING, from_logits=True
         ),
         "focal, gamma 2": kerasloss.SparseCategoricalFocalLoss(gamma=2.0, from_logits=True),
@@ -51,7 +52,7 @@ def run(context: common.Context) -> common.FamilyResult:
     numbers: dict[str, Any] = {"epochs": epochs, "calibration_train_examples": len(few)}
     rows = []
     curves = {}
-    keys = {"cross-entropy": "ce", "label smoothing 0.05": "smoothing", "focal, gamma 2": "focal"}
+    keys = {"cross-entropy": "ce", SMOOTHING_NAME: "smoothing", "focal, gamma 2": "focal"}
     for name, loss in losses.items():
         model = _train(loss, x_train[few], y_train[few], context, epochs)
         probabilities = common.softmax(common.predict(model, x_test))
@@ -169,7 +170,7 @@ def run(context: common.Context) -> common.FamilyResult:
 def _reliability(axes: Any, curves: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
     colours = {
         "cross-entropy": "#555555",
-        "label smoothing 0.05": "#1f77b4",
+        SMOOTHING_NAME: "#1f77b4",
         "focal, gamma 2": "#d62728",
     }
     axes.plot([0, 1], [0, 1], color="black", linewidth=0.8, linestyle="--")
