@@ -37,7 +37,7 @@ def _train(
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
     model.fit(
-        [x_train, y_train], y_train, batch_size=64, epochs=epochs, verbose=context.fit_verbose()
+        [x_train, y_train], y_train, batch_size=128, epochs=epochs, verbose=context.fit_verbose()
     )
     # The center layer passes the features through: prediction needs no labels.
     return keras.Model(x_in, [features, head(features)])
