@@ -118,7 +118,6 @@ def run(args: argparse.Namespace, command: Sequence[str]) -> int:
     print(report.terminal_table(results))
     cost = next((r for r in results if r.name == "cost"), None)
     if cost is not None:
-        print("The cost table of the cost-sensitive family (row true digit, column predicted):")
         print(report.terminal_table([_only_second_table(cost)]))
     print(
         "Training differs by backend (random streams, kernels, the order of sums), so these\n"
@@ -138,10 +137,10 @@ def _only_second_table(result: common.FamilyResult) -> common.FamilyResult:
     table = result.tables[1]
     return common.FamilyResult(
         result.name,
-        "Cost table",
+        "The cost table of the cost-sensitive family",
         "",
         [],
-        [common.Table(table.columns, table.rows, "cost")],
+        [common.Table(table.columns, table.rows, "row: true digit, column: predicted digit")],
         [],
         {},
     )
