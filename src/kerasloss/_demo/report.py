@@ -96,6 +96,7 @@ th, td { padding: 0.25rem 0.6rem; border-bottom: 1px solid #e3e3e3; text-align: 
 th:first-child, td:first-child { text-align: left; }
 caption { caption-side: bottom; color: #666; font-size: 0.85rem; padding-top: 0.3rem;
           text-align: left; }
+.summary td { text-align: left; }
 figure { margin: 1.2rem 0; }
 figure img { max-width: 100%; height: auto; display: block; border: 1px solid #eee; }
 figcaption { color: #555; font-size: 0.9rem; font-style: italic; }
@@ -136,7 +137,7 @@ def write_html(
     """One self-contained page: every picture is embedded as base64 data."""
     summary = common.Table(
         ["family", "what the run showed", "seconds"],
-        [[r.title, r.headline, r.seconds] for r in results],
+        [[r.title, r.headline, round(r.seconds)] for r in results],
     )
     sections = []
     for r in results:
@@ -169,7 +170,7 @@ floating-point sums are not the same in TensorFlow, JAX and PyTorch, so the trai
 figures below change a little from one backend (and seed) to another. The losses
 themselves give the same numbers for the same inputs on every backend; the tests check
 that for every loss.{_QUICK if header["quick"] else ""}</p>
-{_html_table(summary)}
+<div class="summary">{_html_table(summary)}</div>
 {"".join(sections)}
 <p class="meta">Every number on this page is also in <code>results.json</code>, next to
 this file.</p>
