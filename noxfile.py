@@ -100,3 +100,25 @@ def tests_lowest_keras(session: nox.Session) -> None:
         "-m",
         "not slow",
     )
+
+
+@nox.session(default=False)
+@nox.parametrize("backend", BACKENDS, ids=BACKENDS)
+def demo(session: nox.Session, backend: str) -> None:
+    """The full `kerasloss demo` on one backend, installed as a user would (`.[demo]`).
+
+    Not run by default (it trains for minutes): `nox -s "demo(jax)"`. Arguments after --
+    go to the demo, e.g. `nox -s "demo(torch)" -- --quick --family cost`. The output lands
+    in `kerasloss-demo/<backend>/`. CI runs the quick demo in the test sessions
+    (tests/test_demo.py).
+    """
+    spec = MATRIX["backends"][backend]
+    session.install(*MATRIX["common"]["requirements"], *spec["requirements"], ".[demo]")
+    session.run(
+        "kerasloss",
+        "demo",
+        "--out",
+        f"kerasloss-demo/{backend}",
+        *session.posargs,
+        env={"KERAS_BACKEND": spec["keras_backend"]},
+    )

@@ -112,6 +112,9 @@ def test_imports_follow_the_table(path):
         ("kerasloss._internal.checks", "from kerasloss import metrics\n"),
         ("kerasloss.layers.margin", "def f():\n    from kerasloss import __main__\n"),
         ("kerasloss.losses.multilabel", "from ..metrics import HammingLoss\n"),
+        ("kerasloss.layers.center", "def f():\n    from kerasloss._demo import common\n"),
+        ("kerasloss", "from kerasloss._demo import cli\n"),
+        ("kerasloss._demo.cli", "from kerasloss import __main__\n"),
     ],
 )
 def test_a_forbidden_arrow_is_caught(module, source):
@@ -123,8 +126,9 @@ def test_an_allowed_arrow_passes():
     assert _violations(source, "kerasloss.layers.margin") == []
 
 
-def test_nothing_imports_the_tour():
+def test_nothing_imports_the_command_line_and_only_it_imports_the_demo():
     assert all("__main__" not in RULES[part] for part in RULES)
+    assert [part for part in RULES if "_demo" in RULES[part]] == ["__main__"]
 
 
 def test_import_works_without_docstrings():

@@ -23,6 +23,9 @@ from _contract_specs import SPECS
 
 SRC = pathlib.Path(kerasloss.__file__).parent
 FORBIDDEN = ("tensorflow", "jax", "jaxlib", "torch", "keras.src")
+DEMO = SRC / "_demo"
+# The demo's extras (`kerasloss[demo]`): only the demo imports them, inside functions.
+DEMO_EXTRAS = {"sklearn", "matplotlib", "river"}
 # Layers and metrics a saved model may hold: public in their subpackage, registered.
 SAVED_OBJECTS = [
     getattr(module, name)
@@ -33,8 +36,17 @@ SAVED_OBJECTS = [
 ]
 
 
-def _imported_modules(path):
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+def _imported_modules(path, *, in_functions=True):
+    """Absolute imports of the module; `in_functions=False` skips those inside a function."""
+    tree = ast.parse(path.read_text(), str(path))
+    nested = set()
+    if not in_functions:
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                nested |= {id(inner) for inner in ast.walk(node)}
+    for node in ast.walk(tree):
+        if id(node) in nested:
+            continue
         if isinstance(node, ast.Import):
             yield from (alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0:
@@ -46,6 +58,13 @@ def _imported_modules(path):
 )
 def test_source_imports_only_public_keras_numpy_and_stdlib(path):
     allowed_third_party = {"keras", "numpy"}
+    if DEMO in path.parents:
+        # The demo's extras are allowed inside functions; at module level they are not.
+        allowed_third_party |= DEMO_EXTRAS
+        for module in _imported_modules(path, in_functions=False):
+            assert module.split(".")[0] not in DEMO_EXTRAS, (
+                f"{path.name} imports {module} at module level: import it inside the function"
+            )
     for module in _imported_modules(path):
         top = module.split(".")[0]
         assert not any(module == f or module.startswith(f + ".") for f in FORBIDDEN), module
@@ -58,6 +77,36 @@ def test_the_scan_sees_a_forbidden_import(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("import numpy\nfrom keras.src.losses import loss\nimport torch.nn\n")
     assert list(_imported_modules(bad)) == ["numpy", "keras.src.losses", "torch.nn"]
+
+
+def test_the_scan_tells_module_level_imports_from_those_in_functions(tmp_path):
+    source = tmp_path / "lazy.py"
+    source.write_text("import numpy\ndef f():\n    import matplotlib\n    from sklearn import x\n")
+    assert list(_imported_modules(source, in_functions=False)) == ["numpy"]
+    assert sorted(_imported_modules(source)) == ["matplotlib", "numpy", "sklearn"]
+
+
+def test_import_never_loads_the_demo_or_its_extras():
+    """`import kerasloss` skips the demo; the demo's modules import their extras lazily."""
+    code = (
+        "import sys, json, pkgutil, importlib\n"
+        "import keras\n"
+        "before = {m.split('.')[0] for m in sys.modules}\n"  # Keras may import some itself
+        "import kerasloss\n"
+        "first = sorted(m for m in sys.modules if m.startswith('kerasloss._demo'))\n"
+        "import kerasloss.__main__, kerasloss._demo\n"
+        "for info in pkgutil.iter_modules(kerasloss._demo.__path__, 'kerasloss._demo.'):\n"
+        "    importlib.import_module(info.name)\n"
+        "tops = {m.split('.')[0] for m in sys.modules} - before\n"
+        "extras = sorted(tops & {'sklearn', 'matplotlib', 'river'})\n"
+        "print(json.dumps([first, extras]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
+    )
+    first, extras = json.loads(done.stdout.strip().splitlines()[-1])
+    assert first == []
+    assert extras == []
 
 
 def test_import_loads_no_framework_that_keras_did_not():
