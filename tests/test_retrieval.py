@@ -359,15 +359,19 @@ def test_callback_refuses_a_model_with_two_outputs_or_an_unknown_layer():
 )
 def test_fifty_thousand_embeddings_fit_in_time_and_memory():
     """50 000 x 128 embeddings of 100 classes, self-retrieval: prints time and peak RSS."""
-    x, labels = _clusters(50_000, 128, 100, seed=10, spread=6.0)
-    start = time.perf_counter()
+    x, labels = _clusters(50_000, 128, 100, seed=10, spread=1.0)
+    start, cpu_start = time.perf_counter(), time.process_time()
     scores = retrieval_scores(x, labels, k=[1, 10])
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
-    print(f"\n{BACKEND}: {seconds:.1f} s, peak RSS {peak_gb:.2f} GB, {scores}")
+    print(
+        f"\n{BACKEND}: {seconds:.1f} s wall, {cpu_seconds:.1f} s CPU, "
+        f"peak RSS {peak_gb:.2f} GB, {scores}"
+    )
     assert all(0 <= value <= 1 for value in scores.values())
-    assert scores["recall_at_10"] >= scores["precision_at_1"] > 0.05
-    assert seconds < 600 and peak_gb < 6
+    assert scores["recall_at_10"] >= scores["precision_at_1"] > 0.5
+    # CPU time, not wall time: a shared machine stretches the latter.
+    assert cpu_seconds < 900 and peak_gb < 6
 
 
 # ------------------------------------------------------------------ docs/retrieval.md
