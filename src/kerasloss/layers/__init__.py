@@ -9,6 +9,8 @@ their loss from intermediate tensors with `add_loss`.
 - `memory`: `CrossBatchMemory`, a pair loss against a memory of past batches (XBM).
 - `threshold`: `LinearThreshold`, BP-MLL's learned threshold as a layer.
 - `two_tower`: `CLIPLoss` and `SigLIPLoss`, which own a learned temperature (and bias).
+- `proxy`: `ProxyAnchor` and `ProxyNCA`, which own one proxy per class and add the loss.
+- `subcenter`: `SubCenterArcFace`, ArcFace with several sub-centres per class.
 """
 
 from kerasloss._internal.aliases import moved
@@ -18,6 +20,8 @@ from kerasloss.layers.memory import CrossBatchMemory
 from kerasloss.layers.threshold import LinearThreshold
 from kerasloss.layers.triplet import TripletMarginLossLayer
 from kerasloss.layers.two_tower import CLIPLoss, SigLIPLoss
+from kerasloss.layers.proxy import ProxyAnchor, ProxyNCA
+from kerasloss.layers.subcenter import SubCenterArcFace
 
 __all__ = [
     "ArcFace",
@@ -29,6 +33,10 @@ __all__ = [
     "SigLIPLoss",
     "SphereFace",
     "TripletMarginLossLayer",
+    # proxy losses and sub-center ArcFace
+    "ProxyAnchor",
+    "ProxyNCA",
+    "SubCenterArcFace",
 ]
 
 # `OutputMean` is a metric; it was exported from here before kerasloss 0.2.

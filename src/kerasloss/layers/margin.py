@@ -37,6 +37,7 @@ import numpy as np
 from keras import ops
 
 from kerasloss._internal import checks as _checks
+from kerasloss._internal import labels as _labels
 from kerasloss._internal.distances import l2_normalize, safe_sqrt
 from kerasloss._internal.dtypes import constant, working_dtype
 from kerasloss._internal.registration import register
@@ -58,6 +59,28 @@ def _check_scale(scale: object) -> float:
     if scale <= 0:
         raise ValueError(f"`scale` must be > 0; got {scale}.")
     return scale
+
+
+def _check_angular_margin(margin: object) -> float:
+    """An angle in [0, pi/2) radians; TypeError or ValueError naming `margin` otherwise."""
+    margin = _checks.check_real("margin", margin)
+    if not 0.0 <= margin < math.pi / 2:
+        raise ValueError(
+            f"`margin` must be an angle in [0, pi/2) radians (0 <= margin < "
+            f"{math.pi / 2:.4f}); got {margin}."
+        )
+    return margin
+
+
+def _arcface_target(cosine_of_target: Tensor, margin: float) -> Tensor:
+    """cos(theta + m) while theta <= pi - m, else cos(theta) - m sin(m); from cos(theta)."""
+    dtype = cosine_of_target.dtype
+    shifted = cosine_of_target * constant(math.cos(margin), dtype) - _guarded_sine(
+        cosine_of_target
+    ) * constant(math.sin(margin), dtype)
+    fallback = cosine_of_target - constant(margin * math.sin(margin), dtype)
+    # theta <= pi - m  <=>  cos(theta) >= cos(pi - m) = -cos(m)
+    return ops.where(cosine_of_target >= constant(-math.cos(margin), dtype), shifted, fallback)
 
 
 def _guarded_sine(cosine: Tensor) -> Tensor:
@@ -115,7 +138,7 @@ class _MarginSoftmax(keras.layers.Layer):
             )
         self.kernel = self.add_weight(
             name="kernel",
-            shape=(int(embedding_shape[-1]), self.num_classes),
+            shape=(int(embedding_shape[-1]), self._kernel_columns()),
             initializer=self.kernel_initializer,
             trainable=True,
             # Never read in 16 bits: under a mixed policy Keras autocasts the variables of
@@ -145,23 +168,32 @@ class _MarginSoftmax(keras.layers.Layer):
                 f"{tuple(embeddings.shape)}."
             )
         # einsum, not matmul: Keras' torch matmul returns float32 for two float64 inputs.
-        cosine = ops.einsum(
-            "bd,dc->bc",
-            l2_normalize(embeddings, axis=-1),
-            l2_normalize(ops.cast(self.kernel, dtype), axis=0),
-        )
-        if labels is not None:
-            target = ops.cast(self._target_mask(labels), "bool")
-            cosine_of_target = ops.sum(
-                ops.where(target, cosine, ops.zeros_like(cosine)), axis=-1, keepdims=True
+        cosine = self._class_cosines(
+            ops.einsum(
+                "bd,dc->bc",
+                l2_normalize(embeddings, axis=-1),
+                l2_normalize(ops.cast(self.kernel, dtype), axis=0),
             )
-            cosine = ops.where(target, self._target_logit(cosine_of_target), cosine)
-        return cosine * self._scale(embeddings)
+        )
+        if labels is None:
+            return cosine * self._scale(embeddings)
+        ids, bad = _labels.class_labels(labels, self.num_classes, batch_size=embeddings.shape[0])
+        # An invalid label (seen only inside a compiled step) has a zero one-hot row: it
+        # gets no margin, and its row of logits becomes NaN, so the loss shows it.
+        target = ops.cast(ops.one_hot(ids, self.num_classes, dtype="int32"), "bool")
+        cosine_of_target = ops.sum(
+            ops.where(target, cosine, ops.zeros_like(cosine)), axis=-1, keepdims=True
+        )
+        cosine = ops.where(target, self._target_logit(cosine_of_target), cosine)
+        return _labels.poison(cosine * self._scale(embeddings), bad)
 
-    def _target_mask(self, labels: TensorLike) -> Tensor:
-        """One-hot int32 (B, num_classes) of class ids (B,) or (B, 1)."""
-        labels = _checks.label_vector("labels", labels, per="embedding")
-        return ops.one_hot(ops.cast(labels, "int32"), self.num_classes, dtype="int32")
+    def _kernel_columns(self) -> int:
+        """The number of class vectors in `kernel`: one per class."""
+        return self.num_classes
+
+    def _class_cosines(self, cosine: Tensor) -> Tensor:
+        """(B, num_classes) class cosines from the cosines with every kernel column."""
+        return cosine
 
     def _target_logit(self, cosine_of_target: Tensor) -> Tensor:
         """The target class's logit before scaling, from its cosine (B, 1)."""
@@ -228,7 +260,10 @@ class CosFace(_ScaledMarginSoftmax):
     Call arguments:
         inputs: `[embeddings, labels]` while training: embeddings (B, D) and integer class
             ids (B,) or (B, 1) in [0, num_classes) (ids cast to float are accepted); or
-            `embeddings` alone, for inference.
+            `embeddings` alone, for inference. An invalid label (outside
+            [0, num_classes), fractional or NaN) raises a ValueError when its value
+            is known (eager steps; every step on torch); inside a compiled JAX or
+            TensorFlow step its row of logits is NaN, so the loss is NaN.
 
     Returns:
         Logits, shape (B, num_classes). They are float32 when the layer computes in
@@ -240,7 +275,8 @@ class CosFace(_ScaledMarginSoftmax):
             real number.
         ValueError: if `num_classes` < 1, `scale` <= 0, `margin` < 0, either is not
             finite, the embeddings are not (B, D) with D known, the labels are not (B,)
-            or (B, 1), or `inputs` is a list of other than two tensors.
+            or (B, 1) or not class ids in [0, num_classes), or `inputs` is a list of
+            other than two tensors.
 
     Example:
         >>> head = CosFace(2, scale=10.0, margin=0.35)
@@ -272,7 +308,10 @@ class CosFace(_ScaledMarginSoftmax):
     ) -> None:
         super().__init__(num_classes, **kwargs)
         self.scale = _check_scale(scale)
-        self.margin = _checks.check_real("margin", margin, low=0.0)
+        margin = _checks.check_real("margin", margin)
+        if margin < 0:
+            raise ValueError(f"`margin` must be >= 0 (a cosine subtracted); got {margin}.")
+        self.margin = margin
 
     def _target_logit(self, cosine_of_target: Tensor) -> Tensor:
         return cosine_of_target - constant(self.margin, cosine_of_target.dtype)
@@ -327,7 +366,10 @@ class ArcFace(_ScaledMarginSoftmax):
     Call arguments:
         inputs: `[embeddings, labels]` while training: embeddings (B, D) and integer class
             ids (B,) or (B, 1) in [0, num_classes) (ids cast to float are accepted); or
-            `embeddings` alone, for inference.
+            `embeddings` alone, for inference. An invalid label (outside
+            [0, num_classes), fractional or NaN) raises a ValueError when its value
+            is known (eager steps; every step on torch); inside a compiled JAX or
+            TensorFlow step its row of logits is NaN, so the loss is NaN.
 
     Returns:
         Logits, shape (B, num_classes). They are float32 when the layer computes in
@@ -339,8 +381,8 @@ class ArcFace(_ScaledMarginSoftmax):
             real number.
         ValueError: if `num_classes` < 1, `scale` <= 0, `margin` is outside [0, pi/2),
             either is not finite, the embeddings are not (B, D) with D known, the
-            labels are not (B,) or (B, 1), or `inputs` is a list of other than two
-            tensors.
+            labels are not (B,) or (B, 1) or not class ids in [0, num_classes), or
+            `inputs` is a list of other than two tensors.
 
     Example:
         >>> head = ArcFace(2, scale=10.0, margin=0.5)
@@ -376,20 +418,10 @@ class ArcFace(_ScaledMarginSoftmax):
     ) -> None:
         super().__init__(num_classes, **kwargs)
         self.scale = _check_scale(scale)
-        margin = _checks.check_real("margin", margin, low=0.0)
-        if margin >= math.pi / 2:
-            raise ValueError(f"`margin` must be in [0, pi/2) radians; got {margin}.")
-        self.margin = margin
+        self.margin = _check_angular_margin(margin)
 
     def _target_logit(self, cosine_of_target: Tensor) -> Tensor:
-        dtype = cosine_of_target.dtype
-        m = self.margin
-        shifted = cosine_of_target * constant(math.cos(m), dtype) - _guarded_sine(
-            cosine_of_target
-        ) * constant(math.sin(m), dtype)
-        fallback = cosine_of_target - constant(m * math.sin(m), dtype)
-        # theta <= pi - m  <=>  cos(theta) >= cos(pi - m) = -cos(m)
-        return ops.where(cosine_of_target >= constant(-math.cos(m), dtype), shifted, fallback)
+        return _arcface_target(cosine_of_target, self.margin)
 
 
 # --------------------------------------------------------------------------- SphereFace
@@ -448,7 +480,10 @@ class SphereFace(_MarginSoftmax):
     Call arguments:
         inputs: `[embeddings, labels]` while training: embeddings (B, D) and integer class
             ids (B,) or (B, 1) in [0, num_classes) (ids cast to float are accepted); or
-            `embeddings` alone, for inference.
+            `embeddings` alone, for inference. An invalid label (outside
+            [0, num_classes), fractional or NaN) raises a ValueError when its value
+            is known (eager steps; every step on torch); inside a compiled JAX or
+            TensorFlow step its row of logits is NaN, so the loss is NaN.
 
     Returns:
         Logits, shape (B, num_classes). They are float32 when the layer computes in
@@ -458,9 +493,10 @@ class SphereFace(_MarginSoftmax):
     Raises:
         TypeError: if `num_classes` or `margin` is not an integer, or `softmax_weight`
             not a real number.
-        ValueError: if `num_classes` or `margin` is < 1, `softmax_weight` is negative or
-            not finite, the embeddings are not (B, D) with D known, the labels are not
-            (B,) or (B, 1), or `inputs` is a list of other than two tensors.
+        ValueError: if `num_classes` or `margin` is < 1, `scale` <= 0,
+            `softmax_weight` is negative, either is not finite, the embeddings are not
+            (B, D) with D known, the labels are not (B,) or (B, 1) or not class ids in
+            [0, num_classes), or `inputs` is a list of other than two tensors.
 
     Example:
         >>> head = SphereFace(2, margin=4)
@@ -492,9 +528,16 @@ class SphereFace(_MarginSoftmax):
     """
 
     def __init__(
-        self, num_classes: int, *, margin: int = 4, softmax_weight: float = 0.0, **kwargs: Any
+        self,
+        num_classes: int,
+        *,
+        margin: int = 4,
+        softmax_weight: float = 0.0,
+        scale: float = 1.0,
+        **kwargs: Any,
     ) -> None:
         super().__init__(num_classes, **kwargs)
+        self.scale = _check_scale(scale)
         self.softmax_weight = _checks.check_real("softmax_weight", softmax_weight, low=0.0)
         if isinstance(margin, (bool, np.bool_)) or not isinstance(margin, (int, np.integer)):
             raise TypeError(
@@ -519,12 +562,16 @@ class SphereFace(_MarginSoftmax):
         return target
 
     def _scale(self, embeddings: Tensor) -> Tensor:
-        return safe_sqrt(ops.sum(ops.square(embeddings), axis=-1, keepdims=True))
+        norm = safe_sqrt(ops.sum(ops.square(embeddings), axis=-1, keepdims=True))
+        if self.scale == 1.0:
+            return norm
+        return constant(self.scale, embeddings.dtype) * norm
 
     def get_config(self) -> dict[str, Any]:
-        """The base config plus `margin` and `softmax_weight`."""
+        """The base config plus `margin`, `softmax_weight` and `scale`."""
         return {
             **super().get_config(),
             "margin": self.margin,
             "softmax_weight": self.softmax_weight,
+            "scale": self.scale,
         }

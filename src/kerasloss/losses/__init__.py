@@ -15,6 +15,7 @@
 - `npairs`: N-pairs losses on a batch's similarity matrix.
 - `pairs`: pair losses on labelled embeddings: contrastive, multi-similarity, lifted structure.
 - `self_supervised`: NT-Xent (SimCLR) and SupCon, contrastive losses on cosine similarities.
+- `proxy`: Proxy Anchor and Proxy-NCA (their proxies live on `kerasloss.layers`).
 """
 
 from kerasloss._internal.aliases import moved
@@ -70,6 +71,7 @@ from kerasloss.losses.sparse import (
 )
 from kerasloss.losses.sparsemax import SparsemaxLoss, sparsemax_loss
 from kerasloss.losses.two_tower import clip_loss, siglip_loss
+from kerasloss.losses.proxy import proxy_anchor_loss, proxy_nca_loss
 
 __all__ = [
     "AsymmetricLoss",
@@ -126,6 +128,9 @@ __all__ = [
     "SparseCategoricalFocalLoss",
     "categorical_focal_loss",
     "sparse_categorical_focal_loss",
+    # proxy losses
+    "proxy_anchor_loss",
+    "proxy_nca_loss",
 ]
 
 # The threshold functions were exported from here before kerasloss 0.2.
