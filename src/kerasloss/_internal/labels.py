@@ -53,7 +53,8 @@ def class_labels(
     labels = _checks.label_vector("labels", labels, per="embedding")
     if batch_size is not None and labels.shape[0] is not None and labels.shape[0] != batch_size:
         raise ValueError(
-            f"`labels` must have one entry per embedding ({batch_size}); got {labels.shape[0]}."
+            f"`labels` must have one entry per row of the embeddings ({batch_size}); got "
+            f"{labels.shape[0]}."
         )
     dtype = str(labels.dtype)
     if "float" in dtype and dtype not in ("float32", "float64"):
