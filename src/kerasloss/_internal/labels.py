@@ -11,8 +11,11 @@ integer or float holding whole numbers. A label that is not a class id in
 - inside a compiled step where it cannot (JAX `jit`, a TensorFlow graph or XLA), the
   sample is flagged: `class_labels` returns it as id -1, whose one-hot row is zero on
   every backend (so it indexes no class), and the caller makes that sample's loss NaN
-  with `poison`. The loss the user sees is then NaN, never 0 or another class's value,
-  and `keras.callbacks.TerminateOnNaN` stops the run.
+  with `poison`, or every value NaN with `poison_all` (the margin heads, whose logits
+  go to Keras' sparse cross-entropy: under XLA it gives 0 for an out-of-range target
+  whatever that row holds; and a loss that couples the batch). The loss the user sees
+  is then NaN, never 0 or another class's value, and
+  `keras.callbacks.TerminateOnNaN` stops the run.
 """
 
 from __future__ import annotations

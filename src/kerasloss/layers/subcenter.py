@@ -92,7 +92,8 @@ class SubCenterArcFace(_ScaledMarginSoftmax):
             `embeddings` alone, for inference. An invalid label (outside
             [0, num_classes), fractional or NaN) raises a ValueError when its value
             is known (eager steps; every step on torch); inside a compiled JAX or
-            TensorFlow step its row of logits is NaN, so the loss is NaN.
+            TensorFlow step every logit of the batch becomes NaN, so the loss is NaN
+            whatever target the loss is given for that row.
 
     Returns:
         Logits, shape (B, num_classes). They are float32 when the layer computes in
