@@ -47,8 +47,12 @@ def test_proxy_anchor_matches_the_paper(case):
     with float64_context():
         got = _np(proxy_anchor_loss(labels, x, proxies, **kwargs))
     assert got.shape == (B,) and got.dtype == np.float64
-    np.testing.assert_allclose(got, ref.proxy_anchor_per_sample(labels, x, proxies, **kwargs), rtol=1e-9)
-    np.testing.assert_allclose(got.mean(), ref.proxy_anchor(labels, x, proxies, **kwargs), rtol=1e-9)
+    np.testing.assert_allclose(
+        got, ref.proxy_anchor_per_sample(labels, x, proxies, **kwargs), rtol=1e-9
+    )
+    np.testing.assert_allclose(
+        got.mean(), ref.proxy_anchor(labels, x, proxies, **kwargs), rtol=1e-9
+    )
 
 
 @pytest.mark.parametrize("scale", [1.0, 8.0])
@@ -226,7 +230,7 @@ def test_bad_arguments_are_named(make, error, match):
     ],
 )
 def test_layer_adds_the_mean_and_returns_the_embeddings(cls, kwargs, fn):
-    labels, x, proxies = _data(8)
+    labels, x, _ = _data(8)
     x = x.astype("float32")
     layer = cls(C, **kwargs)
     out = layer([x, labels])
@@ -265,7 +269,9 @@ def _encoder(seed):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "make", [lambda: ProxyAnchor(10), lambda: ProxyNCA(10, softmax_scale=8.0)], ids=["anchor", "nca"]
+    "make",
+    [lambda: ProxyAnchor(10), lambda: ProxyNCA(10, softmax_scale=8.0)],
+    ids=["anchor", "nca"],
 )
 def test_fit_on_digits_beats_an_untrained_encoder(make):
     x_train, x_test, y_train, y_test = _digits()

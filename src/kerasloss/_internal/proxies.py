@@ -47,7 +47,11 @@ def prepare(
             f"got shape {tuple(embeddings.shape)}."
         )
     proxies = ops.convert_to_tensor(proxies)
-    if len(proxies.shape) != 2 or proxies.shape[0] is None or proxies.shape[1] != embeddings.shape[1]:
+    if (
+        len(proxies.shape) != 2
+        or proxies.shape[0] is None
+        or proxies.shape[1] != embeddings.shape[1]
+    ):
         raise ValueError(
             f"`proxies` must have shape (C, D) = (C, {embeddings.shape[1]}) to match "
             f"`y_pred` of shape {tuple(embeddings.shape)}; got shape {tuple(proxies.shape)}."

@@ -17,11 +17,11 @@ from kerasloss._internal.aliases import moved
 from kerasloss.layers.center import CenterLoss
 from kerasloss.layers.margin import ArcFace, CosFace, SphereFace
 from kerasloss.layers.memory import CrossBatchMemory
+from kerasloss.layers.proxy import ProxyAnchor, ProxyNCA
+from kerasloss.layers.subcenter import SubCenterArcFace
 from kerasloss.layers.threshold import LinearThreshold
 from kerasloss.layers.triplet import TripletMarginLossLayer
 from kerasloss.layers.two_tower import CLIPLoss, SigLIPLoss
-from kerasloss.layers.proxy import ProxyAnchor, ProxyNCA
-from kerasloss.layers.subcenter import SubCenterArcFace
 
 __all__ = [
     "ArcFace",

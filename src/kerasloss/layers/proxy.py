@@ -75,8 +75,7 @@ class _ProxyLayer(keras.layers.Layer):
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
             count = len(inputs) if isinstance(inputs, (list, tuple)) else 1
             raise ValueError(
-                f"{type(self).__name__} is called on `[embeddings, labels]`; got "
-                f"{count} input(s)."
+                f"{type(self).__name__} is called on `[embeddings, labels]`; got {count} input(s)."
             )
         embeddings, labels = inputs
         embeddings = float_tensor(embeddings)
@@ -160,7 +159,8 @@ class ProxyAnchor(_ProxyLayer):
         >>> layer.build([(None, 2), (None,)])
         >>> layer.set_weights([np.eye(2, dtype="float32")])  # proxies (1, 0) and (0, 1)
         >>> out = layer([x, np.array([0, 1])])
-        >>> # (pos: log(1 + e^-3.6) + log(1 + e^-2.8)) / 2 + (neg: log(1 + e^2.8) + log(1 + e^0.4)) / 2
+        >>> # positive terms log(1 + e^-3.6), log(1 + e^-2.8); negative log(1 + e^2.8),
+        >>> # log(1 + e^0.4): (0.0270 + 0.0590) / 2 + (2.8590 + 0.9130) / 2
         >>> print(float(keras.ops.convert_to_numpy(layer.losses[0])))
         1.929
         >>> print(out.shape, layer.proxies.shape)
@@ -189,9 +189,7 @@ class ProxyAnchor(_ProxyLayer):
         self.margin, self.alpha = _proxies.check_anchor_args(margin, alpha)
 
     def _loss(self, labels: TensorLike, embeddings: Tensor, proxies: Tensor) -> Tensor:
-        return proxy_anchor_loss(
-            labels, embeddings, proxies, margin=self.margin, alpha=self.alpha
-        )
+        return proxy_anchor_loss(labels, embeddings, proxies, margin=self.margin, alpha=self.alpha)
 
     def get_config(self) -> dict[str, Any]:
         """The base config plus `margin` and `alpha`."""

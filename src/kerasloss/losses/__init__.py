@@ -61,6 +61,7 @@ from kerasloss.losses.pairs import (
     multi_similarity_loss,
 )
 from kerasloss.losses.poly import Poly1Crossentropy, poly1_crossentropy
+from kerasloss.losses.proxy import proxy_anchor_loss, proxy_nca_loss
 from kerasloss.losses.regression import PinballLoss, pinball_loss
 from kerasloss.losses.self_supervised import NTXentLoss, SupConLoss, nt_xent_loss, supcon_loss
 from kerasloss.losses.sparse import (
@@ -71,7 +72,6 @@ from kerasloss.losses.sparse import (
 )
 from kerasloss.losses.sparsemax import SparsemaxLoss, sparsemax_loss
 from kerasloss.losses.two_tower import clip_loss, siglip_loss
-from kerasloss.losses.proxy import proxy_anchor_loss, proxy_nca_loss
 
 __all__ = [
     "AsymmetricLoss",

@@ -131,7 +131,9 @@ def proxy_anchor_loss(
     )
     neg_term, neg_share, _ = _split_softplus_lse(alpha_t * (cosine + margin_t), negative)
     num_with_positives = ops.sum(ops.cast(with_positives, work))
-    pos_divisor = ops.where(num_with_positives > 0, num_with_positives, ops.ones_like(num_with_positives))
+    pos_divisor = ops.where(
+        num_with_positives > 0, num_with_positives, ops.ones_like(num_with_positives)
+    )
     batch = ops.cast(ops.shape(cosine)[0], work)
     per_sample = batch * (
         ops.sum(pos_share * pos_term[None, :], axis=-1) / pos_divisor
