@@ -163,7 +163,7 @@ class ProxyAnchor(_ProxyLayer):
         >>> # log(1 + e^0.4): (0.0270 + 0.0590) / 2 + (2.8590 + 0.9130) / 2
         >>> print(float(keras.ops.convert_to_numpy(layer.losses[0])))
         1.929
-        >>> print(out.shape, layer.proxies.shape)
+        >>> print(tuple(out.shape), tuple(layer.proxies.shape))
         (2, 2) (2, 2)
 
         At the end of an encoder, trained without a compiled loss:
@@ -252,7 +252,7 @@ class ProxyNCA(_ProxyLayer):
         >>> # mean(log(1 + exp(-2 * (1 - 0))), log(1 + exp(-2 * (0.8 - 0.6))))
         >>> print(float(keras.ops.convert_to_numpy(layer.losses[0])))
         0.32
-        >>> print(out.shape)
+        >>> print(tuple(out.shape))
         (2, 2)
 
     Reference:
