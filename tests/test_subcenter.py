@@ -84,13 +84,19 @@ def test_gradient_matches_finite_differences():
 
     with float64_context():
         got = autodiff(loss, x)
-    np.testing.assert_allclose(got, finite_differences(reference, x), rtol=1e-5, atol=1e-8)
+    # Row 0 lies on a sub-centre (theta = 0), where the angle has a kink: finite there,
+    # compared elsewhere.
+    assert np.all(np.isfinite(got))
+    want = finite_differences(reference, x)
+    np.testing.assert_allclose(got[1:], want[1:], rtol=1e-5, atol=1e-8)
 
 
 def test_float16_and_identical_embeddings_stay_finite():
     x, kernel, labels = _data(3)
     same = np.repeat(x[:1], B, axis=0)
-    layer = _layer(kernel, dtype="mixed_float16")
+    layer = SubCenterArcFace(C, sub_centers=K, dtype="mixed_float16")
+    layer.build((None, D))
+    layer.set_weights([kernel.astype("float32")])
     logits = _np(layer([same.astype("float16"), labels]))
     assert logits.dtype == np.float32 and np.all(np.isfinite(logits))
 
