@@ -198,21 +198,21 @@ def test_sphereface_scale_multiplies_every_logit_and_is_in_the_config():
     x, kernel, labels = _data(8)
     kernel = kernel[:, :C]
     layers = []
-    for scale in (1.0, 2.5):
-        layer = SphereFace(C, margin=3, scale=scale, dtype="float64")
-        layer.build((None, D))
-        layer.kernel.assign(kernel)
-        layers.append(layer)
-    with float64_context():
+    with float64_context():  # JAX makes float64 variables only with x64 on
+        for scale in (1.0, 2.5):
+            layer = SphereFace(C, margin=3, scale=scale, dtype="float64")
+            layer.build((None, D))
+            layer.kernel.assign(kernel)
+            layers.append(layer)
         for inputs in ([x, labels], x):
             np.testing.assert_allclose(
                 _np(layers[1](inputs)), 2.5 * _np(layers[0](inputs)), rtol=1e-12
             )
-    np.testing.assert_allclose(
-        _np(layers[0]([x, labels])),
-        ref_margin.sphereface_logits(x, kernel, labels, margin=3),
-        rtol=1e-9,
-    )
+        np.testing.assert_allclose(
+            _np(layers[0]([x, labels])),
+            ref_margin.sphereface_logits(x, kernel, labels, margin=3),
+            rtol=1e-9,
+        )
     assert layers[1].get_config()["scale"] == 2.5
     assert SphereFace.from_config(layers[1].get_config()).scale == 2.5
 
