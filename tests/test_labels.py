@@ -156,7 +156,7 @@ def test_valid_float_labels_are_accepted_in_a_compiled_step():
 @pytest.mark.parametrize(
     ("make", "match"),
     [
-        (lambda: ArcFace(3, margin=-0.1), r"`margin` must be an angle in \[0, pi/2\).*got -0.1"),
+        (lambda: ArcFace(3, margin=-0.1), r"`margin` must be in \[0, pi/2\).*got -0.1"),
         (lambda: ArcFace(3, margin=1.6), r"in \[0, pi/2\) radians \(0 <= margin < 1.5708\)"),
         (lambda: SubCenterArcFace(3, margin=2.0), r"in \[0, pi/2\).*got 2.0"),
         (lambda: CosFace(3, margin=-0.1), r"`margin` must be >= 0.*got -0.1"),

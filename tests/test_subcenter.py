@@ -136,7 +136,7 @@ def test_dominant_sub_centers_arguments():
         ({"sub_centers": 0}, ValueError, "`sub_centers` must be an integer >= 1; got 0"),
         ({"sub_centers": 2.0}, TypeError, "`sub_centers` must be an integer"),
         ({"scale": -1.0}, ValueError, "`scale` must be > 0"),
-        ({"margin": -0.1}, ValueError, r"`margin` must be an angle in \[0, pi/2\)"),
+        ({"margin": -0.1}, ValueError, r"`margin` must be in \[0, pi/2\)"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, error, match):

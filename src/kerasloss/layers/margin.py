@@ -66,7 +66,7 @@ def _check_angular_margin(margin: object) -> float:
     margin = _checks.check_real("margin", margin)
     if not 0.0 <= margin < math.pi / 2:
         raise ValueError(
-            f"`margin` must be an angle in [0, pi/2) radians (0 <= margin < "
+            f"`margin` must be in [0, pi/2) radians (0 <= margin < "
             f"{math.pi / 2:.4f}); got {margin}."
         )
     return margin
