@@ -39,6 +39,7 @@ import _reference_asl as ref_asl
 import _reference_focal as rf
 import _reference_pairs as pair_ref
 import _reference_pinball_kappa as ref_pk
+import _reference_proxy as ref_proxy
 import _reference_self_supervised as ref_ssl
 import _reference_sparse as sparse_ref
 import _reference_sparsemax as ref_sparsemax
@@ -877,6 +878,51 @@ LAYERS += [
         positional=("loss", "memory_size", "embedding_size"),
         model=_features_and_labels_model,
     ),
+]
+
+# ------------------------------------------ proxy losses and sub-center ArcFace
+
+
+def _labels_embeddings_proxies(rng, lead):
+    """Labels of 3 classes, embeddings, and proxies of 4 classes (one absent)."""
+    labels, embeddings = _labelled_embeddings(rng, lead)
+    return labels, embeddings, rng.normal(size=(C, D)).astype(np.float32)
+
+
+FUNCTIONS += [
+    Spec(
+        "kerasloss>proxy_anchor_loss",
+        _labels_embeddings_proxies,
+        kwargs={"margin": 0.2, "alpha": 16.0},
+        data_args=("y_true", "y_pred", "proxies"),
+        reference=lambda y, x, p: ref_proxy.proxy_anchor(y, x, p, margin=0.2, alpha=16.0),
+        couples_batch=True,
+    ),
+    Spec(
+        "kerasloss>proxy_nca_loss",
+        _labels_embeddings_proxies,
+        kwargs={"softmax_scale": 3.0},
+        data_args=("y_true", "y_pred", "proxies"),
+        reference=lambda y, x, p: ref_proxy.proxy_nca(y, x, p, softmax_scale=3.0),
+    ),
+]
+
+LAYERS += [
+    Spec(
+        "kerasloss>ProxyAnchor",
+        _embeddings_and_labels,
+        kwargs={"num_classes": 3, "margin": 0.2, "alpha": 16.0},
+        positional=("num_classes",),
+        model=_features_and_labels_model,
+    ),
+    Spec(
+        "kerasloss>ProxyNCA",
+        _embeddings_and_labels,
+        kwargs={"num_classes": 3, "softmax_scale": 2.0, "proxies_initializer": "glorot_normal"},
+        positional=("num_classes",),
+        model=_features_and_labels_model,
+    ),
+    _margin_layer("SubCenterArcFace", sub_centers=2, scale=8.0, margin=0.3),
 ]
 
 SPECS = LOSSES + FUNCTIONS + METRICS + LAYERS

@@ -49,6 +49,8 @@ from kerasloss.losses import (
     pack_example_costs,
     pinball_loss,
     poly1_crossentropy,
+    proxy_anchor_loss,
+    proxy_nca_loss,
     siglip_loss,
     sparse_categorical_focal_loss,
     sparse_cost_sensitive_crossentropy,
@@ -129,4 +131,7 @@ __all__ = [
     "SparseCategoricalFocalLoss",
     "categorical_focal_loss",
     "sparse_categorical_focal_loss",
+    # proxy losses
+    "proxy_anchor_loss",
+    "proxy_nca_loss",
 ]

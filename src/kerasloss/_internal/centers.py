@@ -12,9 +12,10 @@ from kerasloss._internal.types import DTypeLike, Tensor, TensorLike
 def assignment(labels: Tensor, num_classes: int, dtype: DTypeLike) -> Tensor:
     """One-hot rows (B, C) of `dtype`: which centre each sample belongs to.
 
-    A label outside [0, C) that the eager check could not see (inside a JAX or
-    TensorFlow compiled step) gives a row of zeros, so that sample has no centre: a
-    center loss of 0, no gradient, no part in the centre update.
+    An invalid label that the eager check could not see (inside a JAX or TensorFlow
+    compiled step) arrives as id -1 (`_internal/labels.py`) and gives a row of zeros, so
+    that sample has no centre and no part in the centre update; the callers make its
+    loss NaN.
     """
     return ops.one_hot(labels, num_classes, dtype=dtype)
 

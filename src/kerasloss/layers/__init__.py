@@ -9,12 +9,16 @@ their loss from intermediate tensors with `add_loss`.
 - `memory`: `CrossBatchMemory`, a pair loss against a memory of past batches (XBM).
 - `threshold`: `LinearThreshold`, BP-MLL's learned threshold as a layer.
 - `two_tower`: `CLIPLoss` and `SigLIPLoss`, which own a learned temperature (and bias).
+- `proxy`: `ProxyAnchor` and `ProxyNCA`, which own one proxy per class and add the loss.
+- `subcenter`: `SubCenterArcFace`, ArcFace with several sub-centres per class.
 """
 
 from kerasloss._internal.aliases import moved
 from kerasloss.layers.center import CenterLoss
 from kerasloss.layers.margin import ArcFace, CosFace, SphereFace
 from kerasloss.layers.memory import CrossBatchMemory
+from kerasloss.layers.proxy import ProxyAnchor, ProxyNCA
+from kerasloss.layers.subcenter import SubCenterArcFace
 from kerasloss.layers.threshold import LinearThreshold
 from kerasloss.layers.triplet import TripletMarginLossLayer
 from kerasloss.layers.two_tower import CLIPLoss, SigLIPLoss
@@ -29,6 +33,10 @@ __all__ = [
     "SigLIPLoss",
     "SphereFace",
     "TripletMarginLossLayer",
+    # proxy losses and sub-center ArcFace
+    "ProxyAnchor",
+    "ProxyNCA",
+    "SubCenterArcFace",
 ]
 
 # `OutputMean` is a metric; it was exported from here before kerasloss 0.2.

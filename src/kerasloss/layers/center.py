@@ -9,6 +9,7 @@ from keras import ops
 
 from kerasloss._internal import centers as _centers
 from kerasloss._internal import checks as _checks
+from kerasloss._internal import labels as _labels
 from kerasloss._internal.aliases import moved
 from kerasloss._internal.dtypes import is_float, working_dtype
 from kerasloss._internal.registration import register
@@ -107,9 +108,10 @@ class CenterLoss(keras.layers.Layer):
         inputs: `[features, labels]`: embeddings (B, D) and integer class ids (B,) or
             (B, 1). Labels are checked against [0, C) whenever their values are known
             (eager execution); inside a compiled step (JAX jit, TensorFlow graph/XLA) a
-            label outside [0, C) gets no centre: its term is 0 and it leaves the centres
-            alone. PyTorch checks in every step (eagerly; under `torch.compile` the
-            check is a graph break, so prefer the default eager step on torch).
+            label outside [0, C), fractional or NaN gets no centre and leaves the
+            centres alone, and its center loss is NaN, so the added loss is NaN.
+            PyTorch checks in every step (eagerly; under `torch.compile` the check is a
+            graph break, so prefer the default eager step on torch).
         training: whether to apply the update rule (with `alpha`).
 
     Returns:
@@ -219,13 +221,16 @@ class CenterLoss(keras.layers.Layer):
     def call(self, inputs: list[Tensor], training: bool | None = None) -> Any:
         features, labels = inputs
         features = _centers.check_features(features)
-        ids = _checks.class_ids(labels, self.num_classes, batch_size=features.shape[0])
+        # An invalid label seen only inside a compiled step: id -1, no centre, no part in
+        # the update, and a NaN center loss for that sample (so the added loss is NaN).
+        ids, bad = _labels.class_labels(labels, self.num_classes, batch_size=features.shape[0])
         dtype = self._compute_dtype(features.dtype)
         centers = ops.convert_to_tensor(self.centers)
         onehot = _centers.assignment(ids, self.num_classes, dtype)
         per_sample = _centers.center_term(
             ops.cast(features, dtype), onehot, ops.cast(centers, dtype)
         )
+        per_sample = _labels.poison(per_sample, bad)
         weight = ops.cast(self.loss_weight, dtype)
         self.add_loss(weight * ops.mean(per_sample))
         if self.alpha is not None and training:

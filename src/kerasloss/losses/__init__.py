@@ -15,6 +15,7 @@
 - `npairs`: N-pairs losses on a batch's similarity matrix.
 - `pairs`: pair losses on labelled embeddings: contrastive, multi-similarity, lifted structure.
 - `self_supervised`: NT-Xent (SimCLR) and SupCon, contrastive losses on cosine similarities.
+- `proxy`: Proxy Anchor and Proxy-NCA (their proxies live on `kerasloss.layers`).
 """
 
 from kerasloss._internal.aliases import moved
@@ -60,6 +61,7 @@ from kerasloss.losses.pairs import (
     multi_similarity_loss,
 )
 from kerasloss.losses.poly import Poly1Crossentropy, poly1_crossentropy
+from kerasloss.losses.proxy import proxy_anchor_loss, proxy_nca_loss
 from kerasloss.losses.regression import PinballLoss, pinball_loss
 from kerasloss.losses.self_supervised import NTXentLoss, SupConLoss, nt_xent_loss, supcon_loss
 from kerasloss.losses.sparse import (
@@ -126,6 +128,9 @@ __all__ = [
     "SparseCategoricalFocalLoss",
     "categorical_focal_loss",
     "sparse_categorical_focal_loss",
+    # proxy losses
+    "proxy_anchor_loss",
+    "proxy_nca_loss",
 ]
 
 # The threshold functions were exported from here before kerasloss 0.2.

@@ -13,7 +13,7 @@ from __future__ import annotations
 from keras import ops
 
 from kerasloss._internal import centers as _centers
-from kerasloss._internal import checks as _checks
+from kerasloss._internal import labels as _labels
 from kerasloss._internal.aliases import moved
 from kerasloss._internal.dtypes import working_dtype
 from kerasloss._internal.registration import register
@@ -56,7 +56,7 @@ def center_loss(features: TensorLike, labels: TensorLike, centers: TensorLike) -
             and eager execution on every backend, and always on PyTorch (under
             `torch.compile` the check is a graph break). Inside a JAX `jit` or a
             TensorFlow graph/XLA step they cannot be read; there a label outside
-            [0, C) gets no centre: a loss of 0 and no gradient.
+            [0, C), fractional or NaN gets no centre and a loss of NaN.
 
     Example:
         >>> features = [[1.0, 2.0], [0.5, -0.5]]
@@ -77,10 +77,11 @@ def center_loss(features: TensorLike, labels: TensorLike, centers: TensorLike) -
             f"`features` of shape {tuple(features.shape)}; got shape {tuple(centers.shape)}."
         )
     num_classes = centers.shape[0]
-    ids = _checks.class_ids(labels, num_classes, batch_size=features.shape[0])
+    ids, bad = _labels.class_labels(labels, num_classes, batch_size=features.shape[0])
     dtype = working_dtype(features.dtype)
     onehot = _centers.assignment(ids, num_classes, dtype)
     per_sample = _centers.center_term(ops.cast(features, dtype), onehot, ops.cast(centers, dtype))
+    per_sample = _labels.poison(per_sample, bad)  # NaN for a label only a compiled step saw
     return ops.cast(per_sample, features.dtype)
 
 
