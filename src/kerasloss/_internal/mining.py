@@ -156,7 +156,9 @@ def suffix_min(x: Tensor, fill: int) -> Tensor:
     steps = max(1, math.ceil(math.log2(width))) if width is not None else 31
     for k in range(steps):
         shift = 1 << k
-        x = ops.minimum(x, ops.pad(x, [(0, 0), (0, shift)], constant_values=fill)[:, shift:])
+        # Slices, not a pad: past the row's end a pad by `shift` would allocate it.
+        fills = ops.full_like(x[:, :shift], fill)
+        x = ops.minimum(x, ops.concatenate([x[:, shift:], fills], axis=1))
     return x
 
 
