@@ -29,6 +29,19 @@ METRIC_FUNCTIONS = {
 }
 # Layers whose output is not a loss (a decision rule on scores).
 NOT_A_LOSS = {"kerasloss>LinearThreshold"}
+# Known today, fixed elsewhere: strict xfails, so a fix turns them red until removed.
+BPMLL_ROW_MASK = (
+    "bpmll_loss zeroes the rows without a relevant or an irrelevant label with a `where`, "
+    "which also swallows a NaN or infinite score in such a row"
+)
+KNOWN = {
+    ("kerasloss>BPMLLLoss", "nan"): BPMLL_ROW_MASK,
+    ("kerasloss>BPMLLLoss", "inf"): BPMLL_ROW_MASK,
+    ("kerasloss>bpmll_loss", "nan"): BPMLL_ROW_MASK,
+    ("kerasloss>bpmll_loss", "inf"): BPMLL_ROW_MASK,
+}
+# An infinite logit is the limit of a confident score, whose loss is finite.
+INF_IS_A_LIMIT = {"kerasloss>AsymmetricLoss"}
 
 
 def _compiled(fn):
@@ -58,6 +71,13 @@ def _prediction_position(spec):
     raise AssertionError(f"no prediction argument in {names}")
 
 
+def _expect(request, spec, bad):
+    if (spec.name, bad) in KNOWN:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN[spec.name, bad]))
+    if bad == "inf" and spec.name in INF_IS_A_LIMIT:
+        pytest.skip("an infinite logit is the limit of a confident score: a finite loss")
+
+
 def _assert_not_finite(value, what):
     value = np.asarray(c.np_(value), np.float64)
     assert not np.all(np.isfinite(value)), f"{what}: finite loss {value} from a bad input"
@@ -66,7 +86,8 @@ def _assert_not_finite(value, what):
 @pytest.mark.parametrize("bad", BAD)
 @pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
 @pytest.mark.parametrize("spec", c.params("loss"))
-def test_bad_prediction_reaches_the_reduced_loss(spec, compiled, bad):
+def test_bad_prediction_reaches_the_reduced_loss(request, spec, compiled, bad):
+    _expect(request, spec, bad)
     y_true, y_pred = _poisoned(spec.data(), 1, BAD[bad])
     loss = spec.build()
     fn = _compiled(loss) if compiled else loss
@@ -79,7 +100,8 @@ FUNCTION_SPECS = [p for p in c.params("function") if p.values[0].name not in MET
 @pytest.mark.parametrize("bad", BAD)
 @pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
 @pytest.mark.parametrize("spec", FUNCTION_SPECS)
-def test_bad_prediction_reaches_the_function_mean(spec, compiled, bad):
+def test_bad_prediction_reaches_the_function_mean(request, spec, compiled, bad):
+    _expect(request, spec, bad)
     inputs = _poisoned(spec.data(), _prediction_position(spec), BAD[bad])
     fn = spec.obj
 
