@@ -77,3 +77,36 @@ def first_argmax(x: Tensor) -> Tensor:
     first = ops.min(ops.where(is_max, positions, num_classes), axis=-1)
     # A row of NaN has no maximum; keep its index in range so the gather stays defined.
     return ops.minimum(first, num_classes - 1)
+
+
+def nonfinite_part(x: Tensor) -> Tensor:
+    """0 where x is finite, NaN where it is NaN or infinite, with zero gradient.
+
+    Added to a loss, it makes a bad input show in the value. A `where` with a NaN
+    constant, because the arithmetic forms do not survive every compiler: XLA may fold
+    0 * x to 0, and its CPU min and max may drop a NaN.
+    """
+    x = ops.convert_to_tensor(x)
+    return ops.where(ops.isfinite(x), ops.zeros_like(x), ops.full_like(x, float("nan")))
+
+
+def nan_part(x: Tensor) -> Tensor:
+    """0 where x is a number (infinities included), NaN where it is NaN; zero gradient."""
+    x = ops.convert_to_tensor(x)
+    return ops.where(ops.isnan(x), ops.full_like(x, float("nan")), ops.zeros_like(x))
+
+
+def keep_nonfinite(
+    values: Tensor, matrix: Tensor, paired: Tensor, embeddings: Tensor, ref: Tensor
+) -> Tensor:
+    """`values` (B,), NaN for each anchor whose embedding or a paired reference embedding
+    is not finite, or a paired entry of `matrix` (B, M) is NaN.
+
+    Hinges, clips and masks written with `where` map a NaN to 0, so a bad embedding
+    could vanish from a batch loss. Only the references paired with an anchor are
+    looked at: the others (an unfilled memory slot) may hold anything. An infinite
+    distance between finite embeddings is a value, not an error, and stays as it is.
+    """
+    ref_bad = ops.sum(nonfinite_part(ref), axis=-1)[None, :]
+    in_pairs = ops.where(paired, nan_part(matrix) + ref_bad, ops.zeros_like(matrix))
+    return values + ops.sum(in_pairs, axis=-1) + ops.sum(nonfinite_part(embeddings), axis=-1)

@@ -144,6 +144,24 @@ def per_anchor_share(totals: Tensor, count: Tensor, distances: Tensor) -> Tensor
     return totals * ops.cast(scale, dtype)
 
 
+def suffix_min(x: Tensor, fill: int) -> Tensor:
+    """min(x[:, j:]) for every column j of an int (B, M) tensor, in ceil(log2(M)) steps.
+
+    A Hillis-Steele scan: each step takes the minimum with the rows shifted left by 1,
+    2, 4, ... (padded with `fill`). Elementwise work only: on XLA's CPU backend each
+    gather of a (B, M) search costs about as much as the sort. 31 steps (any int32
+    length) when M is not known while tracing.
+    """
+    width = x.shape[-1]
+    steps = max(1, math.ceil(math.log2(width))) if width is not None else 31
+    for k in range(steps):
+        shift = 1 << k
+        # Slices, not a pad: past the row's end a pad by `shift` would allocate it.
+        fills = ops.full_like(x[:, :shift], fill)
+        x = ops.minimum(x, ops.concatenate([x[:, shift:], fills], axis=1))
+    return x
+
+
 def semi_hard(
     distances: Tensor,
     positive: Tensor,
@@ -158,25 +176,43 @@ def semi_hard(
     min{D[a, n] : D[a, n] > D[a, p]}, or, if there is none, the farthest negative
     (the row minimum, d(a, a), if a has no negatives; see `with_self`). The loss
     is the mean over all pairs of max(margin + D[a, p] - D[a, n], 0); 0 with zero
-    gradient when there is no pair. Memory O(B * M): each row's negatives are sorted
-    once and searched for all pairs.
+    gradient when there is no pair. Memory O(B * M), time O(B * M log M): each row is
+    sorted once, positives and negatives together; two scans find every positive's
+    semi-hard negative in that order, where the pairs are then summed.
     """
     distances, positive, negative = with_self(distances, positive, negative, self_distance)
     dtype = distances.dtype
     width = ops.shape(distances)[1]
-    keys, values, num_negatives = sorted_by_mask(distances, negative)
-    not_farther = prefix_length(
-        keys, ops.stop_gradient(distances), lambda value, query: ops.less_equal(value, query)
+    compared = ops.logical_or(positive, negative)
+    inf = ops.full_like(distances, float("inf"))
+    order = ops.argsort(ops.stop_gradient(ops.where(compared, distances, inf)), axis=-1)
+    values = ops.take_along_axis(distances, order, axis=-1)
+    # One gather for both masks: 1 for a positive, 2 for a negative, 0 for neither.
+    role = ops.take_along_axis(
+        ops.cast(positive, "int32") + 2 * ops.cast(negative, "int32"), order, axis=-1
     )
-    has_farther = ops.less(not_farther, num_negatives[:, None])
-    farther = ops.take_along_axis(values, ops.minimum(not_farther, width - 1), axis=1)
+    keys = ops.where(role > 0, ops.stop_gradient(values), inf)
+    # The negatives farther than the entry at k (ties in any order) are those at or after
+    # the first run start past k, where a larger value begins: the nearest of them is
+    # the first negative at or after that run start.
+    index = ops.broadcast_to(ops.arange(width, dtype="int32")[None, :], ops.shape(role))
+    first_negative = suffix_min(ops.where(role == 2, index, width), width)
+    starts = ops.greater(keys[:, 1:], keys[:, :-1])  # run starts at 1, ..., M - 1
+    nearest = suffix_min(
+        ops.pad(
+            ops.where(starts, first_negative[:, 1:], width), [(0, 0), (0, 1)], constant_values=width
+        ),
+        width,
+    )
+    has_farther = ops.less(nearest, width)
+    farther = ops.take_along_axis(values, ops.minimum(nearest, width - 1), axis=1)
     # (v - max) + max is TensorFlow Addons' masked-minimum rounding, kept for exactness.
     row_max = ops.max(distances, axis=1, keepdims=True)
     farther = (farther - row_max) + row_max
     farthest = masked_max(distances, negative)[:, None]
     chosen = ops.where(has_farther, farther, farthest)
-    mask = ops.cast(positive, dtype)
-    pair_loss = positive_part((constant(margin, dtype) + (distances - chosen)) * mask)
+    mask = ops.cast(ops.equal(role, 1), dtype)
+    pair_loss = positive_part((constant(margin, dtype) + (values - chosen)) * mask)
     return per_anchor_share(ops.sum(pair_loss, axis=1), ops.sum(mask), distances)
 
 

@@ -20,6 +20,7 @@ from kerasloss._internal import mining as _mining
 from kerasloss._internal.aliases import moved
 from kerasloss._internal.base import PairLoss
 from kerasloss._internal.dtypes import constant, float_tensor, positive_part, working_dtype
+from kerasloss._internal.masking import nonfinite_part
 from kerasloss._internal.pairs import Pairs, reference_pairs
 from kerasloss._internal.registration import register
 from kerasloss._internal.types import DTypeLike, Reduction, Tensor, TensorLike
@@ -103,7 +104,10 @@ def triplet_margin_loss(
     gap = _distances.row_distance(anchor, positive, distance) - _distances.row_distance(
         anchor, negative, distance
     )
-    return ops.cast(positive_part(constant(margin, work) + gap), dtype)
+    # The hinge and the distances' guards (`where`) map a NaN to 0: a NaN or infinite
+    # entry of a triplet makes its value NaN instead.
+    bad = sum(ops.sum(nonfinite_part(t), axis=-1) for t in (anchor, positive, negative))
+    return ops.cast(positive_part(constant(margin, work) + gap) + bad, dtype)
 
 
 # ------------------------------------------------------------------ mined triplet loss
@@ -147,12 +151,12 @@ def _triplet_from_pairs(
         distances, pairs.positive, pairs.negative, margin=margin, **extra
     )
     # A NaN embedding must reach the loss, but the distances clip squared distances at 0
-    # and the hinges clip at 0 with `where`s, which turn a NaN into 0. Zero times the
-    # embeddings' sum is 0, or NaN if an anchor or a reference embedding is NaN (or
-    # infinite); its gradient is 0.
-    poison = ops.sum(embeddings) * 0
+    # and the hinges clip at 0 with `where`s, which turn a NaN into 0. `nonfinite_part`
+    # sums to 0, or to NaN if an anchor or a reference embedding is NaN or infinite,
+    # which makes every value NaN (mining couples the batch); its gradient is 0.
+    poison = ops.sum(nonfinite_part(embeddings))
     if not pairs.same:
-        poison = poison + ops.sum(pairs.ref) * 0
+        poison = poison + ops.sum(nonfinite_part(pairs.ref))
     return ops.cast(values + poison, pairs.dtype)
 
 

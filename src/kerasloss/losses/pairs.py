@@ -20,7 +20,7 @@ from kerasloss._internal import distances as _distances
 from kerasloss._internal.base import PairLoss
 from kerasloss._internal.checks import check_real
 from kerasloss._internal.dtypes import constant, positive_part
-from kerasloss._internal.masking import masked_logsumexp
+from kerasloss._internal.masking import keep_nonfinite, masked_logsumexp
 from kerasloss._internal.pairs import Pairs, reference_pairs
 from kerasloss._internal.registration import register
 from kerasloss._internal.types import DTypeLike, Reduction, Tensor, TensorLike
@@ -71,25 +71,11 @@ def _pair_similarities(pairs: Pairs) -> Tensor:
     return _distances.cosine_similarities(pairs.embeddings, None if pairs.same else pairs.ref)
 
 
-def _nan_part(x: Tensor) -> Tensor:
-    """x where it is NaN, 0 elsewhere (a `where`, which no compiler folds away as it may 0 * x)."""
-    return ops.where(ops.isnan(x), x, ops.zeros_like(x))
-
-
 def _keep_nan(values: Tensor, matrix: Tensor, pairs: Pairs) -> Tensor:
-    """`values`, NaN for each anchor whose embedding, a paired reference or a paired entry
-    of `matrix` is NaN.
-
-    A hinge (`positive_part`) maps NaN to 0, a comparison that selects pairs leaves a
-    NaN pair out, and the distances clip their squares at 0 the same way, so a NaN
-    embedding could vanish from the loss. Only pairs inside the masks are looked at;
-    the other references (an unfilled memory slot) may hold anything.
-    """
+    """`values`, NaN for each anchor whose embedding or a paired reference is NaN or
+    infinite, or whose paired entry of `matrix` is NaN (`masking.keep_nonfinite`)."""
     paired = ops.logical_or(pairs.positive, pairs.negative)
-    zero = ops.zeros_like(matrix)
-    ref_nan = ops.sum(_nan_part(pairs.ref), axis=-1)[None, :]
-    in_pairs = ops.where(paired, _nan_part(matrix) + ref_nan, zero)
-    return values + ops.sum(in_pairs, axis=-1) + ops.sum(_nan_part(pairs.embeddings), axis=-1)
+    return keep_nonfinite(values, matrix, paired, pairs.embeddings, pairs.ref)
 
 
 def _log_one_plus_sum_exp(x: Tensor, mask: Tensor) -> Tensor:

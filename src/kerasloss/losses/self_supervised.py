@@ -22,7 +22,7 @@ from kerasloss._internal import checks as _checks
 from kerasloss._internal.base import PairLoss
 from kerasloss._internal.distances import cosine_similarities
 from kerasloss._internal.dtypes import constant, positive_part, unit_roundoff
-from kerasloss._internal.masking import masked_logsumexp
+from kerasloss._internal.masking import keep_nonfinite, masked_logsumexp
 from kerasloss._internal.pairs import Pairs, reference_pairs
 from kerasloss._internal.registration import register
 from kerasloss._internal.types import DTypeLike, Reduction, Tensor, TensorLike
@@ -67,6 +67,14 @@ def _at_least_one(count: Tensor) -> Tensor:
     return ops.where(count > 0, count, ops.ones_like(count))
 
 
+def _keep_nonfinite(values: Tensor, logits: Tensor, pairs: Pairs) -> Tensor:
+    """`values`, NaN for each anchor whose embedding or a paired reference is NaN or
+    infinite: the products with the masks keep a NaN eagerly, but a compiled max (XLA's
+    CPU reductions) may drop it before it reaches them."""
+    paired = ops.logical_or(pairs.positive, pairs.negative)
+    return keep_nonfinite(values, logits, paired, pairs.embeddings, pairs.ref)
+
+
 # --------------------------------------------------------------------------- NT-Xent
 
 
@@ -88,7 +96,7 @@ def _nt_xent_from_pairs(pairs: Pairs, *, temperature: float) -> Tensor:
     # The mean over all positive pairs (pytorch-metric-learning's MeanReducer), spread
     # over the anchors: B * (the anchor's sum) / (number of pairs).
     values = per_anchor * (_anchor_count(per_anchor) / _at_least_one(pair_count))
-    return ops.cast(values, pairs.dtype)
+    return ops.cast(_keep_nonfinite(values, logits, pairs), pairs.dtype)
 
 
 @register
@@ -302,7 +310,7 @@ def _supcon_from_pairs(pairs: Pairs, *, temperature: float) -> Tensor:
     counted = ops.cast(per_anchor > constant(unit_roundoff(work), work), work)
     count = ops.sum(counted)
     values = per_anchor * counted * contrast * (_anchor_count(per_anchor) / _at_least_one(count))
-    return ops.cast(values, pairs.dtype)
+    return ops.cast(_keep_nonfinite(values, logits, pairs), pairs.dtype)
 
 
 @register
