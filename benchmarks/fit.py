@@ -142,6 +142,7 @@ def run_fit_case(
             times.append(time.perf_counter() - start)
         record["times_s"] = times
         record["median_s"] = statistics.median(times)
+        record["min_s"] = min(times)
         record["repeats"] = len(times)
     except Exception as error:
         record["error"] = f"{type(error).__name__}: {(str(error).splitlines() or [''])[0][:300]}"

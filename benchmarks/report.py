@@ -78,20 +78,22 @@ def load(paths: list[Path]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def median(results: dict[str, Any], name: str, sizes: dict[str, int], mode: str) -> float | None:
+def median(
+    results: dict[str, Any], name: str, sizes: dict[str, int], mode: str, stat: str = "median_s"
+) -> float | None:
     for record in results["records"]:
         if (
             record["name"] == name
             and record["mode"] == mode
             and all(record["sizes"].get(k) == v for k, v in sizes.items())
-            and "median_s" in record
+            and stat in record
         ):
-            return float(record["median_s"])
+            return float(record[stat])
     return None
 
 
-def _ratio(results, num, den, sizes, mode) -> float | None:
-    a, b = median(results, num, sizes, mode), median(results, den, sizes, mode)
+def _ratio(results, num, den, sizes, mode, stat="median_s") -> float | None:
+    a, b = median(results, num, sizes, mode, stat), median(results, den, sizes, mode, stat)
     return None if a is None or b is None or b == 0 else a / b
 
 
@@ -99,8 +101,8 @@ def _fmt(x: float | None) -> str:
     return "—" if x is None else (f"{x:.0f}" if x >= 100 else f"{x:.2f}")
 
 
-def ratio_table(by_backend: dict[str, dict[str, Any]]) -> str:
-    """The table of the performance targets: ratios of medians, one column per backend."""
+def ratio_table(by_backend: dict[str, dict[str, Any]], stat: str = "median_s") -> str:
+    """The table of the performance targets: ratios of medians (or of `stat`), per backend."""
     modes = {"jax": "jit", "tensorflow": "xla", "torch": "eager"}
     has_compile = "torch" in by_backend
     head = "| ratio | JAX (jit) | TensorFlow (XLA) | torch (eager) |"
@@ -111,16 +113,17 @@ def ratio_table(by_backend: dict[str, dict[str, Any]]) -> str:
     lines = [head + " target |", rule + "---|"]
     for label, num, den, sizes, target in RATIOS:
         cells = [
-            _fmt(_ratio(by_backend[b], num, den, sizes, modes[b])) if b in by_backend else "—"
+            _fmt(_ratio(by_backend[b], num, den, sizes, modes[b], stat)) if b in by_backend else "—"
             for b in BACKENDS
         ]
         if has_compile:
-            cells.append(_fmt(_ratio(by_backend["torch"], num, den, sizes, "torch.compile")))
+            cells.append(_fmt(_ratio(by_backend["torch"], num, den, sizes, "torch.compile", stat)))
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {target} |")
     if "torch" in by_backend:
         sizes = {"B": 1024, "D": 128}
         pml = ", ".join(
-            _fmt(_ratio(by_backend["torch"], ours, ref, sizes, "eager")) for _, ours, ref in PML
+            _fmt(_ratio(by_backend["torch"], ours, ref, sizes, "eager", stat))
+            for _, ours, ref in PML
         )
         cells = ["—", "—", pml] + (["—"] if has_compile else [])
         lines.append(
@@ -132,8 +135,12 @@ def ratio_table(by_backend: dict[str, dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    paths = [Path(p) for p in (argv if argv is not None else sys.argv[1:])]
-    print(ratio_table(load(paths)))
+    args = list(argv if argv is not None else sys.argv[1:])
+    stat = "median_s"
+    if "--min" in args:  # ratios of the fastest call: less sensitive to a busy machine
+        args.remove("--min")
+        stat = "min_s"
+    print(ratio_table(load([Path(p) for p in args]), stat))
 
 
 if __name__ == "__main__":

@@ -188,6 +188,7 @@ def run_case(
             spent += times[-1]
         record["times_s"] = times
         record["median_s"] = statistics.median(times)
+        record["min_s"] = min(times)
         record["repeats"] = len(times)
     except Exception as error:  # the run goes on; the record says why this case has no time
         record["error"] = f"{type(error).__name__}: {(str(error).splitlines() or [''])[0][:300]}"

@@ -98,7 +98,7 @@ def test_quick_run_writes_results(tmp_path):
             "--out",
             str(out),
             "--groups",
-            "elementwise,multilabel,fit",
+            "elementwise,fit",
             "--no-plots",
             "--no-progress",
         ]
@@ -110,7 +110,7 @@ def test_quick_run_writes_results(tmp_path):
     assert {"keras", "python", "numpy", "kerasloss"} <= set(results["versions"])
     assert results["machine"]["cpus_available"] >= 1
     records = results["records"]
-    assert {r["group"] for r in records} == {"elementwise", "multilabel", "fit"}
+    assert {r["group"] for r in records} == {"elementwise", "fit"}
     for record in records:
         assert "error" not in record, record
         assert record["median_s"] > 0
