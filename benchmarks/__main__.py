@@ -37,6 +37,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="only the sizes of the ratio table (B = 2048, C = 1000; B = 256 for the pairwise "
         "BP-MLL; B = 1024 for mining)",
     )
+    parser.add_argument("--names", default=None, help="comma-separated case names to run")
+    parser.add_argument("--max-batch", type=int, default=None, help="skip cases with a larger B")
     parser.add_argument("--no-compile", action="store_true", help="torch: skip torch.compile")
     parser.add_argument("--no-plots", action="store_true")
     parser.add_argument("--no-progress", action="store_true")
@@ -135,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
     plan: list[tuple[str, Any]] = []
     for case in cases(quick=args.quick, backend=args.backend):
         if case.group not in groups or (args.headline and not case.headline):
+            continue
+        if args.names and case.name not in args.names.split(","):
+            continue
+        if args.max_batch and case.sizes.get("B", 0) > args.max_batch:
             continue
         plan.append((mode, case))
         if (

@@ -69,12 +69,25 @@ PML = (
 
 
 def load(paths: list[Path]) -> dict[str, dict[str, Any]]:
-    """backend -> results, from results.json files or the directories that hold them."""
-    out = {}
+    """backend -> results, from results.json files or the directories that hold them.
+
+    Several files of one backend are merged: a later file's record replaces an earlier
+    one of the same case (name, sizes and mode), so a re-run of a few cases updates them.
+    """
+    out: dict[str, dict[str, Any]] = {}
     for path in paths:
         path = path / "results.json" if path.is_dir() else path
         data = json.loads(path.read_text())
-        out[data["backend"]] = data
+        if data["backend"] not in out:
+            out[data["backend"]] = data
+            continue
+        merged = out[data["backend"]]
+
+        def key(r: dict[str, Any]) -> tuple[str, str, str]:
+            return (r["name"], r["mode"], json.dumps(r["sizes"], sort_keys=True))
+
+        new = {key(r) for r in data["records"]}
+        merged["records"] = [r for r in merged["records"] if key(r) not in new] + data["records"]
     return out
 
 
