@@ -147,13 +147,52 @@ def ratio_table(by_backend: dict[str, dict[str, Any]], stat: str = "median_s") -
     return "\n".join(lines)
 
 
+# (name, sizes) of the absolute table: the cases the ratios are made of.
+ABSOLUTE = (
+    ("keras_ce", {"B": 2048, "C": 1000}),
+    ("cost_sensitive_ce", {"B": 2048, "C": 1000}),
+    ("label_smoothing_ce", {"B": 2048, "C": 1000}),
+    ("keras_bce", {"B": 2048, "C": 1000}),
+    ("binary_focal", {"B": 2048, "C": 1000}),
+    ("bpmll", {"B": 2048, "C": 1000}),
+    ("bpmll", {"B": 256, "C": 1000}),
+    ("pairwise_bpmll", {"B": 256, "C": 1000}),
+    ("triplet_batch_hard", {"B": 1024, "D": 128}),
+    ("triplet_semi_hard", {"B": 1024, "D": 128}),
+    ("triplet_batch_all", {"B": 1024, "D": 128}),
+    ("pml_triplet_batch_hard", {"B": 1024, "D": 128}),
+    ("pml_triplet_semi_hard", {"B": 1024, "D": 128}),
+    ("pml_triplet_batch_all", {"B": 1024, "D": 128}),
+)
+
+
+def absolute_table(by_backend: dict[str, dict[str, Any]], stat: str = "median_s") -> str:
+    """Milliseconds per forward + backward of the cases in the ratio table."""
+    modes = {"jax": "jit", "tensorflow": "xla", "torch": "eager"}
+    lines = [
+        "| case | sizes | JAX (jit) | TensorFlow (XLA) | torch (eager) |",
+        "|---|---|---|---|---|",
+    ]
+    for name, sizes in ABSOLUTE:
+        cells = []
+        for b in BACKENDS:
+            value = median(by_backend[b], name, sizes, modes[b], stat) if b in by_backend else None
+            cells.append("—" if value is None else f"{value * 1e3:.1f}")
+        size = ", ".join(f"{k} = {v}" for k, v in sizes.items())
+        lines.append(f"| {name} | {size} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = list(argv if argv is not None else sys.argv[1:])
     stat = "median_s"
     if "--min" in args:  # ratios of the fastest call: less sensitive to a busy machine
         args.remove("--min")
         stat = "min_s"
-    print(ratio_table(load([Path(p) for p in args]), stat))
+    results = load([Path(p) for p in args])
+    print(ratio_table(results, stat))
+    print()
+    print(absolute_table(results, stat))
 
 
 if __name__ == "__main__":
