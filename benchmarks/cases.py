@@ -57,6 +57,9 @@ class Case:
     build: Callable[[np.random.Generator], tuple[dict[str, np.ndarray], tuple[str, ...], Fn]]
     torch_only: bool = False  # pytorch-metric-learning: native torch, torch backend only
     headline: bool = False  # a size of the ratio table (also timed under torch.compile)
+    # Rough peak bytes of a step that builds a cubic tensor (forward and backward hold a
+    # few of them): the run skips the case when the machine has less memory available.
+    cubic_bytes: int = 0
 
     @property
     def key(self) -> str:
@@ -556,7 +559,16 @@ def cases(quick: bool = False, backend: str = "jax") -> Iterator[Case]:
                 ((b, c) == HEADLINE and name in HEADLINE_NAMES)
                 or ((b, c) == (256, 1000) and name in ("bpmll", "pairwise_bpmll"))
             )
-            yield Case(name, group, kind, {"B": b, "C": c}, builder(b, c), headline=headline)
+            cubic = 16 * b * c * c if name == "pairwise_bpmll" else 0
+            yield Case(
+                name,
+                group,
+                kind,
+                {"B": b, "C": c},
+                builder(b, c),
+                headline=headline,
+                cubic_bytes=cubic,
+            )
     for b in mining_b:
         sizes = {"B": b, "D": d}
         headline = not quick and b == 1024
@@ -571,7 +583,12 @@ def cases(quick: bool = False, backend: str = "jax") -> Iterator[Case]:
             )
         if b**3 <= MAX_CUBIC // 2:
             yield Case(
-                "tfa_semi_hard_cubic", "mining", "reference", sizes, _cubic_semi_hard(b, d, classes)
+                "tfa_semi_hard_cubic",
+                "mining",
+                "reference",
+                sizes,
+                _cubic_semi_hard(b, d, classes),
+                cubic_bytes=16 * b**3,
             )
         if backend == "torch":
             for mining in ("batch_hard", "semi_hard", "batch_all"):

@@ -51,6 +51,16 @@ def _reset_peak() -> bool:
     return True
 
 
+def available_bytes() -> int | None:
+    """MemAvailable of /proc/meminfo, or None where it cannot be read."""
+    try:
+        with open("/proc/meminfo") as f:
+            match = re.search(r"^MemAvailable:\s+(\d+) kB", f.read(), re.MULTILINE)
+    except OSError:
+        return None
+    return int(match.group(1)) * 1024 if match else None
+
+
 def peak_rss_delta(call: Callable[[], Any]) -> int | None:
     """Bytes the process's peak resident size rose by during `call()`, or None if unknown."""
     if not _reset_peak():
@@ -168,6 +178,14 @@ def run_case(
         "headline": case.headline,
     }
     rng = np.random.default_rng(0)
+    available = available_bytes()
+    if case.cubic_bytes and available is not None and case.cubic_bytes > available // 2:
+        # On a shared machine a reference that does not fit would take others down with it.
+        record["error"] = (
+            f"skipped: needs about {case.cubic_bytes / 2**30:.1f} GiB, "
+            f"{available / 2**30:.1f} GiB available"
+        )
+        return record
     try:
         start = time.perf_counter()
         step = make_step(backend, case, rng, mode)
