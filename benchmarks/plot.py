@@ -94,8 +94,9 @@ def plot(paths: list[Path], out: Path) -> list[Path]:
                 ax.set_ylabel(ylabel)
                 ax.grid(True, which="both", lw=0.3)
             time_ax.set_title(f"{backend} ({mode}): {title}", fontsize=9)
-            time_ax.legend(fontsize=6)
-            mem_ax.legend(fontsize=6)
+            for ax in (time_ax, mem_ax):
+                if ax.get_legend_handles_labels()[0]:
+                    ax.legend(fontsize=6)
         fig.tight_layout()
         path = out / f"bench_{backend}.png"
         fig.savefig(path, dpi=80)
