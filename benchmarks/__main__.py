@@ -151,7 +151,12 @@ def main(argv: list[str] | None = None) -> int:
         ):
             plan.append(("torch.compile", case))
     if "fit" in groups and not args.headline:
-        plan += [("model.fit", fit) for fit in FIT_CASES if not args.quick or fit.name in QUICK_FIT]
+        plan += [
+            ("model.fit", fit)
+            for fit in FIT_CASES
+            if (not args.quick or fit.name in QUICK_FIT)
+            and (not args.names or fit.name in args.names.split(","))
+        ]
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
