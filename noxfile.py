@@ -122,3 +122,33 @@ def demo(session: nox.Session, backend: str) -> None:
         *session.posargs,
         env={"KERAS_BACKEND": spec["keras_backend"]},
     )
+
+
+@nox.session(default=False)
+@nox.parametrize("backend", BACKENDS, ids=BACKENDS)
+def bench(session: nox.Session, backend: str) -> None:
+    """The performance harness on one backend (not in the default run; long).
+
+    `nox -s "bench(jax)"` writes bench-results/jax/results.json and its figure;
+    arguments after -- go to `python -m benchmarks` (e.g. `-- --headline --repeats 3`).
+    docs/benchmarks.md says how the published numbers were made.
+    """
+    spec = MATRIX["backends"][backend]
+    session.install(
+        *MATRIX["common"]["requirements"],
+        *spec["requirements"],
+        *spec.get("test_requirements", []),
+        "matplotlib",
+    )
+    session.install("--no-deps", "-e", ".")
+    session.run(
+        "python",
+        "-m",
+        "benchmarks",
+        "--backend",
+        backend,
+        "--out",
+        f"bench-results/{backend}",
+        *session.posargs,
+        env={"KERAS_BACKEND": spec["keras_backend"], "PYTHONHASHSEED": "0"},
+    )
