@@ -6,6 +6,8 @@ Run `nox -l` to list the sessions, `nox` to lint and then test on every backend,
 
 from __future__ import annotations
 
+import os
+
 import nox
 
 nox.needs_version = ">=2025.2.9"
@@ -81,3 +83,16 @@ def tests_lowest_keras(session: nox.Session) -> None:
         "-m",
         "not slow",
     )
+
+
+@nox.session(default=False)
+@nox.parametrize("backend", BACKENDS, ids=BACKENDS)
+def stress(session: nox.Session, backend: str) -> None:
+    """10,000 random loss configurations against the NumPy references, on one backend.
+
+    Not run by default: CI runs a few hundred inside the `tests` sessions. Set
+    KERASLOSS_STRESS_CONFIGS to change the count. (The long hypothesis run is
+    `KERASLOSS_HYPOTHESIS_PROFILE=thorough nox -s "tests(jax)" -- tests/test_properties.py`.)
+    """
+    session.env["KERASLOSS_STRESS_CONFIGS"] = os.environ.get("KERASLOSS_STRESS_CONFIGS", "10000")
+    _pytest(session, MATRIX["common"]["requirements"], backend, "tests/test_stress.py", "-q")
