@@ -68,7 +68,7 @@ def runs():
         if relative(path) in OWN_RUNNER:
             continue
         chain: list = []
-        for first, code, directive, reason in blocks(path):
+        for first, code, directive, _reason in blocks(path):
             if directive == "skip":
                 continue
             if directive == "continue" and chain:

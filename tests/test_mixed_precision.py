@@ -92,7 +92,7 @@ EDGES = {
     "logits": ("±1e4", lambda a, rng: np.sign(a + 1e-3) * 1e4),
     "logits40": ("±40", lambda a, rng: np.sign(a + 1e-3) * 40.0),
     "sims": ("±1e4", lambda a, rng: np.sign(a + 1e-3) * 1e4),
-    "emb": ("far apart (×300)", lambda a, rng: a * 300.0),
+    "emb": ("far apart (x300)", lambda a, rng: a * 300.0),
     "emb_same": ("all at one point", lambda a, rng: np.broadcast_to(a[:1], a.shape)),
     "real": ("±1e4", lambda a, rng: a * 1e4),
 }
