@@ -7,6 +7,7 @@ Run `nox -l` to list the sessions, `nox` to lint and then test on every backend,
 from __future__ import annotations
 
 from pathlib import Path
+import os
 
 import nox
 
@@ -78,8 +79,21 @@ def _pytest(
 @nox.session
 @nox.parametrize("backend", BACKENDS, ids=BACKENDS)
 def tests(session: nox.Session, backend: str) -> None:
-    """pytest on one backend, in a virtualenv that holds only that backend."""
-    _pytest(session, MATRIX["common"]["requirements"], backend)
+    """pytest on one backend, in a virtualenv that holds only that backend.
+
+    The hypothesis property tests run in their own session, `properties`.
+    """
+    _pytest(session, MATRIX["common"]["requirements"], backend, "-m", "not properties")
+
+
+@nox.session(default=False)
+@nox.parametrize("backend", BACKENDS, ids=BACKENDS)
+def properties(session: nox.Session, backend: str) -> None:
+    """The hypothesis property tests (tests/test_properties.py) on one backend.
+
+    `KERASLOSS_HYPOTHESIS_PROFILE=thorough` draws 300 examples per test instead of 2.
+    """
+    _pytest(session, MATRIX["common"]["requirements"], backend, "tests/test_properties.py", "-q")
 
 
 @nox.session(name="tests-lowest-keras")
@@ -152,3 +166,16 @@ def bench(session: nox.Session, backend: str) -> None:
         *session.posargs,
         env={"KERAS_BACKEND": spec["keras_backend"], "PYTHONHASHSEED": "0"},
     )
+
+
+@nox.session(default=False)
+@nox.parametrize("backend", BACKENDS, ids=BACKENDS)
+def stress(session: nox.Session, backend: str) -> None:
+    """10,000 random loss configurations against the NumPy references, on one backend.
+
+    Not run by default: CI runs a few hundred inside the `tests` sessions. Set
+    KERASLOSS_STRESS_CONFIGS to change the count. (The long hypothesis run is
+    `KERASLOSS_HYPOTHESIS_PROFILE=thorough nox -s "tests(jax)" -- tests/test_properties.py`.)
+    """
+    session.env["KERASLOSS_STRESS_CONFIGS"] = os.environ.get("KERASLOSS_STRESS_CONFIGS", "10000")
+    _pytest(session, MATRIX["common"]["requirements"], backend, "tests/test_stress.py", "-q")
