@@ -6,8 +6,8 @@ Run `nox -l` to list the sessions, `nox` to lint and then test on every backend,
 
 from __future__ import annotations
 
-from pathlib import Path
 import os
+from pathlib import Path
 
 import nox
 

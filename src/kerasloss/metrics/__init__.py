@@ -24,8 +24,8 @@ from kerasloss.metrics.multilabel import (
     one_error,
 )
 from kerasloss.metrics.output import OutputMean
-from kerasloss.metrics.retrieval import retrieval_scores
 from kerasloss.metrics.packed import PackedLabelsMetric
+from kerasloss.metrics.retrieval import retrieval_scores
 
 __all__ = [
     "CoverageError",
