@@ -40,8 +40,8 @@ LOWEST_KERAS_TESTS = (
 def lint(session: nox.Session) -> None:
     """ruff (lint and formatting) and mypy (the type hints of the package)."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
-    session.run("ruff", "check", "src", "tests", "examples", "tools", "noxfile.py")
-    session.run("ruff", "format", "--check", "src", "tests", "examples", "tools", "noxfile.py")
+    session.run("ruff", "check", "src", "tests", "examples", "tools", "benchmarks", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "tests", "examples", "tools", "benchmarks", "noxfile.py")
     session.run("mypy")
 
 
