@@ -19,7 +19,7 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-import tensorflow as tf  # noqa: E402
+import tensorflow as tf
 
 # Two logical CPU devices, configured before TensorFlow starts its runtime.
 CPU = tf.config.list_physical_devices("CPU")[0]
@@ -62,8 +62,10 @@ if __name__ == "__main__":
     mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     two_loss, two_weights = train(mirrored)
     local_loss, local_weights = train(mirrored, per_replica=True)
-    gap = max(np.abs(a - b).max() for a, b in zip(one_weights, two_weights))
-    local_gap = max(np.abs(a - b).max() for a, b in zip(one_weights, local_weights))
+    gap = max(np.abs(a - b).max() for a, b in zip(one_weights, two_weights, strict=True))
+    local_gap = max(np.abs(a - b).max() for a, b in zip(one_weights, local_weights, strict=True))
     print(f"one device:              loss {one_loss:.6f}")
     print(f"2 replicas (gathered):   loss {two_loss:.6f}, weights {gap:.1e} from one device")
-    print(f"2 replicas, per_replica: loss {local_loss:.6f}, weights {local_gap:.1e} from one device")
+    print(
+        f"2 replicas, per_replica: loss {local_loss:.6f}, weights {local_gap:.1e} from one device"
+    )

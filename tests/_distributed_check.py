@@ -87,13 +87,16 @@ def data():
 
 
 def build(kind):
-    """"heads": one head per batch-coupled loss; "center_grad" / "center_rule": a
+    """ "heads": one head per batch-coupled loss; "center_grad" / "center_rule": a
     classifier with a CenterLoss layer (centres by gradient / by the alpha rule)."""
     x_in = keras.Input((FEATURES,), name="x")
     y_in = keras.Input((), dtype="int32", name="labels")
     trunk = keras.layers.Dense(8, activation="tanh", name="trunk")(x_in)
     if kind == "heads":
         outputs = {h: keras.layers.Dense(EMBED, name=h)(trunk) for h in HEADS}
+    elif kind == "combined":  # a gathering loss and an add_loss layer in one model
+        trunk = CenterLoss(CLASSES, loss_weight=0.1, name="center")([trunk, y_in])
+        outputs = {"logits": keras.layers.Dense(EMBED, name="logits")(trunk)}
     else:
         alpha = 0.5 if kind == "center_rule" else None
         trunk = CenterLoss(CLASSES, loss_weight=0.1, alpha=alpha, name="center")([trunk, y_in])
@@ -109,6 +112,8 @@ def build(kind):
 def model_losses(kind, groups):
     if kind == "heads":
         return losses(groups)
+    if kind == "combined":
+        return {"logits": kerasloss.losses.TripletLoss(margin=0.5)}
     return {"logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True)}
 
 
@@ -265,16 +270,16 @@ def run_process():
 
     process, port = int(sys.argv[3]), sys.argv[4]
     keras.distribution.initialize(f"localhost:{port}", num_processes=2, process_id=process)
-    distribution = keras.distribution.DataParallel(
-        devices=jax.devices(), auto_shard_dataset=False
-    )
+    distribution = keras.distribution.DataParallel(devices=jax.devices(), auto_shard_dataset=False)
     keras.distribution.set_distribution(distribution)
     x, y = data()
     half = GLOBAL_BATCH // 2
     # Each process feeds its half of every global batch.
     rows = np.concatenate(
-        [np.arange(s * GLOBAL_BATCH, (s + 1) * GLOBAL_BATCH)[process * half :][:half]
-         for s in range(STEPS)]
+        [
+            np.arange(s * GLOBAL_BATCH, (s + 1) * GLOBAL_BATCH)[process * half :][:half]
+            for s in range(STEPS)
+        ]
     )
     result = each_kind(lambda kind: fit(build(kind), kind, x[rows], y[rows], 1, half))
     return result if process == 0 else None

@@ -40,8 +40,8 @@ from kerasloss._internal.types import Tensor
 class Replica(NamedTuple):
     """This replica's place in a step that runs once per replica."""
 
-    count: int  # the number of replicas in sync (> 1)
-    index: Any  # this replica's position, 0 <= index < count (an int or a scalar tensor)
+    total: int  # the number of replicas in sync (> 1)
+    index: Any  # this replica's position, 0 <= index < total (an int or a scalar tensor)
 
 
 def current() -> Replica | None:
