@@ -293,7 +293,7 @@ RUNNERS = {
     "dataparallel": run_dataparallel,
     "process": run_process,
 }
-KINDS = os.environ.get("KERASLOSS_DIST_KINDS", "heads,center_grad,center_rule").split(",")
+KINDS = os.environ.get("KERASLOSS_DIST_KINDS", "heads,center_grad,center_rule,combined").split(",")
 
 if __name__ == "__main__":
     result = RUNNERS[MODE]()
