@@ -26,6 +26,9 @@ FORBIDDEN = ("tensorflow", "jax", "jaxlib", "torch", "keras.src")
 DEMO = SRC / "_demo"
 # The demo's extras (`kerasloss[demo]`): only the demo imports them, inside functions.
 DEMO_EXTRAS = {"sklearn", "matplotlib", "river"}
+# The gather across replicas (docs/distributed.md) is the one module that may import a
+# backend, and only inside its functions, after asking Keras which one is active.
+BACKEND_AWARE = SRC / "_internal" / "replicas.py"
 # Layers and metrics a saved model may hold: public in their subpackage, registered.
 SAVED_OBJECTS = [
     getattr(module, name)
@@ -65,12 +68,43 @@ def test_source_imports_only_public_keras_numpy_and_stdlib(path):
             assert module.split(".")[0] not in DEMO_EXTRAS, (
                 f"{path.name} imports {module} at module level: import it inside the function"
             )
-    for module in _imported_modules(path):
+    # The replica module's function-level imports are checked on their own, below.
+    scan = _top_level_modules if path == BACKEND_AWARE else _imported_modules
+    for module in scan(path):
         top = module.split(".")[0]
         assert not any(module == f or module.startswith(f + ".") for f in FORBIDDEN), module
         assert top in allowed_third_party or top == "kerasloss" or top in sys.stdlib_module_names, (
             f"{path.name} imports {module}"
         )
+
+
+def _top_level_modules(path):
+    """The modules imported at module level (not inside a function)."""
+    tree = ast.parse(path.read_text(), str(path))
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            yield node.module
+
+
+def test_only_the_replica_module_imports_a_backend_and_only_in_functions():
+    backends = {"tensorflow", "torch", "jax", "jaxlib"}
+    importers = {
+        path
+        for path in SRC.rglob("*.py")
+        if any(m.split(".")[0] in backends for m in _imported_modules(path))
+    }
+    assert importers == {BACKEND_AWARE}
+    top = {m.split(".")[0] for m in _top_level_modules(BACKEND_AWARE)}
+    assert top <= {"__future__", "typing", "keras", "kerasloss"}, top
+    inside = {m for m in _imported_modules(BACKEND_AWARE) if m.split(".")[0] in backends}
+    assert inside <= {
+        "tensorflow",
+        "torch",
+        "torch.distributed",
+    }, inside
+    assert not any(m.startswith("keras.src") for m in _imported_modules(BACKEND_AWARE))
 
 
 def test_the_scan_sees_a_forbidden_import(tmp_path):

@@ -10,6 +10,7 @@ from keras import ops
 from kerasloss._internal import centers as _centers
 from kerasloss._internal import checks as _checks
 from kerasloss._internal import labels as _labels
+from kerasloss._internal import replicas as _replicas
 from kerasloss._internal.aliases import moved
 from kerasloss._internal.dtypes import is_float, working_dtype
 from kerasloss._internal.registration import register
@@ -24,12 +25,14 @@ def _wen_update(centers: Tensor, features: Tensor, onehot: Tensor, alpha: float)
     delta_j = sum_{i: y_i = j} (c_j - x_i) / (1 + n_j),   c_j <- c_j - alpha * delta_j
 
     `features` are constants here: the rule moves the centres, not the embeddings. A
-    class absent from the batch has n_j = 0 and keeps its centre.
+    class absent from the batch has n_j = 0 and keeps its centre. In a step that runs
+    once per replica, n_j and the sums are summed over the replicas: every replica
+    makes the one update of the global batch, and the replicas' centres stay equal.
     """
     features = ops.stop_gradient(ops.cast(features, centers.dtype))
     onehot = ops.cast(onehot, centers.dtype)
-    counts = ops.sum(onehot, axis=0)[:, None]
-    sums = ops.einsum("bc,bd->cd", onehot, features)
+    counts = _replicas.sum_over_replicas(ops.sum(onehot, axis=0)[:, None])
+    sums = _replicas.sum_over_replicas(ops.einsum("bc,bd->cd", onehot, features))
     delta = (counts * centers - sums) / (1 + counts)
     return centers - ops.cast(alpha, centers.dtype) * delta
 
@@ -231,10 +234,13 @@ class CenterLoss(keras.layers.Layer):
             ops.cast(features, dtype), onehot, ops.cast(centers, dtype)
         )
         per_sample = _labels.poison(per_sample, bad)
+        if self.alpha is not None and training:
+            # Before `add_loss`: under TensorFlow's MirroredStrategy the update's exchange
+            # between replicas pauses this replica's trace, and Keras keeps `add_loss`
+            # terms in one list that the replicas share (docs/distributed.md).
+            self.centers.assign(_wen_update(centers, features, onehot, self.alpha))
         weight = ops.cast(self.loss_weight, dtype)
         self.add_loss(weight * ops.mean(per_sample))
-        if self.alpha is not None and training:
-            self.centers.assign(_wen_update(centers, features, onehot, self.alpha))
         if self.return_center_loss:
             return features, per_sample
         return features

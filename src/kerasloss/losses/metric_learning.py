@@ -348,6 +348,10 @@ class TripletLoss(PairLoss):
         distance: "euclidean", "squared_euclidean" or "cosine" (1 - cosine similarity).
         mining: "batch_hard", "semi_hard" or "batch_all".
         soft: softplus instead of the hinge; "batch_hard" only.
+        per_replica: False (the default) mines each batch whole: in a data-parallel step
+            the replicas gather their embeddings and labels, so the loss and gradients
+            equal one device's on the global batch. True mines within each replica's
+            slice only. See docs/distributed.md.
         reduction, name, dtype: as for `keras.losses.Loss`. Labels are converted to the
             loss's dtype by Keras: keep label ids below 2048 with a float16 dtype, below
             256 with bfloat16, where larger integers are no longer exact.
@@ -390,6 +394,7 @@ class TripletLoss(PairLoss):
         distance: str = "euclidean",
         mining: str = "batch_hard",
         soft: bool = False,
+        per_replica: bool = False,
         reduction: Reduction = "sum_over_batch_size",
         name: str = "triplet_loss",
         dtype: DTypeLike = None,
@@ -400,6 +405,7 @@ class TripletLoss(PairLoss):
             name=name,
             reduction=reduction,
             dtype=dtype,
+            per_replica=per_replica,
             **_triplet_options(margin, distance, mining, soft),
         )
 

@@ -246,6 +246,10 @@ class ContrastiveLoss(PairLoss):
         neg_margin: distance beyond which a negative pair costs nothing, a finite
             number >= 0.
         distance: "euclidean", "squared_euclidean" or "cosine" (1 - cosine similarity).
+        per_replica: False (the default) mines each batch whole: in a data-parallel step
+            the replicas gather their embeddings and labels, so the loss and gradients
+            equal one device's on the global batch. True mines within each replica's
+            slice only. See docs/distributed.md.
         reduction, name, dtype: as for `keras.losses.Loss`. Labels are converted to the
             loss's dtype by Keras: keep label ids below 2048 with a float16 dtype, below
             256 with bfloat16.
@@ -278,6 +282,7 @@ class ContrastiveLoss(PairLoss):
         pos_margin: float = 0.0,
         neg_margin: float = 1.0,
         distance: str = "euclidean",
+        per_replica: bool = False,
         reduction: Reduction = "sum_over_batch_size",
         name: str = "contrastive_loss",
         dtype: DTypeLike = None,
@@ -288,6 +293,7 @@ class ContrastiveLoss(PairLoss):
             name=name,
             reduction=reduction,
             dtype=dtype,
+            per_replica=per_replica,
             **_margin_hyper(pos_margin, neg_margin, distance),
         )
 
@@ -466,6 +472,10 @@ class MultiSimilarityLoss(PairLoss):
         beta: the sharpness of the negative terms, a finite number > 0.
         base: the similarity the terms are measured from, a finite number.
         mining_epsilon: None (every pair), or the mining margin, a finite number >= 0.
+        per_replica: False (the default) mines each batch whole: in a data-parallel step
+            the replicas gather their embeddings and labels, so the loss and gradients
+            equal one device's on the global batch. True mines within each replica's
+            slice only. See docs/distributed.md.
         reduction, name, dtype: as for `keras.losses.Loss`. Labels are converted to the
             loss's dtype by Keras: keep label ids below 2048 with a float16 dtype, below
             256 with bfloat16.
@@ -502,6 +512,7 @@ class MultiSimilarityLoss(PairLoss):
         beta: float = 50.0,
         base: float = 0.5,
         mining_epsilon: float | None = None,
+        per_replica: bool = False,
         reduction: Reduction = "sum_over_batch_size",
         name: str = "multi_similarity_loss",
         dtype: DTypeLike = None,
@@ -512,6 +523,7 @@ class MultiSimilarityLoss(PairLoss):
             name=name,
             reduction=reduction,
             dtype=dtype,
+            per_replica=per_replica,
             **_multi_similarity_hyper(alpha, beta, base, mining_epsilon),
         )
 
@@ -650,6 +662,10 @@ class LiftedStructureLoss(PairLoss):
         pos_margin: subtracted from the positive distances, a finite number >= 0.
         neg_margin: the distance negatives are pushed beyond, a finite number >= 0.
         distance: "euclidean", "squared_euclidean" or "cosine" (1 - cosine similarity).
+        per_replica: False (the default) mines each batch whole: in a data-parallel step
+            the replicas gather their embeddings and labels, so the loss and gradients
+            equal one device's on the global batch. True mines within each replica's
+            slice only. See docs/distributed.md.
         reduction, name, dtype: as for `keras.losses.Loss`. Labels are converted to the
             loss's dtype by Keras: keep label ids below 2048 with a float16 dtype, below
             256 with bfloat16.
@@ -684,6 +700,7 @@ class LiftedStructureLoss(PairLoss):
         pos_margin: float = 0.0,
         neg_margin: float = 1.0,
         distance: str = "euclidean",
+        per_replica: bool = False,
         reduction: Reduction = "sum_over_batch_size",
         name: str = "lifted_structure_loss",
         dtype: DTypeLike = None,
@@ -694,5 +711,6 @@ class LiftedStructureLoss(PairLoss):
             name=name,
             reduction=reduction,
             dtype=dtype,
+            per_replica=per_replica,
             **_margin_hyper(pos_margin, neg_margin, distance),
         )

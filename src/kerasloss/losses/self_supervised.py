@@ -213,6 +213,10 @@ class NTXentLoss(PairLoss):
 
     Args:
         temperature: t, a finite number > 0.
+        per_replica: False (the default) mines each batch whole: in a data-parallel step
+            the replicas gather their embeddings and labels, so the loss and gradients
+            equal one device's on the global batch. True mines within each replica's
+            slice only. See docs/distributed.md.
         reduction, name, dtype: as for `keras.losses.Loss`. Labels are converted to the
             loss's dtype by Keras: keep label ids below 2048 with a float16 dtype, below
             256 with bfloat16, where larger integers are no longer exact.
@@ -245,6 +249,7 @@ class NTXentLoss(PairLoss):
         self,
         *,
         temperature: float = 0.07,
+        per_replica: bool = False,
         reduction: Reduction = "sum_over_batch_size",
         name: str = "nt_xent_loss",
         dtype: DTypeLike = None,
@@ -255,6 +260,7 @@ class NTXentLoss(PairLoss):
             name=name,
             reduction=reduction,
             dtype=dtype,
+            per_replica=per_replica,
             **_temperature_hyper(temperature),
         )
 
@@ -429,6 +435,10 @@ class SupConLoss(PairLoss):
 
     Args:
         temperature: t, a finite number > 0.
+        per_replica: False (the default) mines each batch whole: in a data-parallel step
+            the replicas gather their embeddings and labels, so the loss and gradients
+            equal one device's on the global batch. True mines within each replica's
+            slice only. See docs/distributed.md.
         reduction, name, dtype: as for `keras.losses.Loss`. Labels are converted to the
             loss's dtype by Keras: keep label ids below 2048 with a float16 dtype, below
             256 with bfloat16, where larger integers are no longer exact.
@@ -461,6 +471,7 @@ class SupConLoss(PairLoss):
         self,
         *,
         temperature: float = 0.1,
+        per_replica: bool = False,
         reduction: Reduction = "sum_over_batch_size",
         name: str = "supcon_loss",
         dtype: DTypeLike = None,
@@ -471,5 +482,6 @@ class SupConLoss(PairLoss):
             name=name,
             reduction=reduction,
             dtype=dtype,
+            per_replica=per_replica,
             **_temperature_hyper(temperature),
         )
