@@ -40,8 +40,9 @@ LOWEST_KERAS_TESTS = (
 def lint(session: nox.Session) -> None:
     """ruff (lint and formatting) and mypy (the type hints of the package)."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
-    session.run("ruff", "check", "src", "tests", "examples", "tools", "benchmarks", "noxfile.py")
-    session.run("ruff", "format", "--check", "src", "tests", "examples", "tools", "benchmarks", "noxfile.py")
+    paths = ("src", "tests", "examples", "tools", "benchmarks", "noxfile.py")
+    session.run("ruff", "check", *paths)
+    session.run("ruff", "format", "--check", *paths)
     session.run("mypy")
 
 
