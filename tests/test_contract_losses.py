@@ -20,6 +20,8 @@ LOSSES = c.params("loss")
 FUNCTIONS = c.params("function")
 DTYPES = ("float16", "bfloat16", "float64")
 HYPER_ONLY = {"name", "reduction", "dtype"}  # Loss arguments the function does not take
+# How a pair loss runs in a data-parallel step (docs/distributed.md): the class only.
+HYPER_ONLY |= {"per_replica"}
 # Function arguments the class does not take: a pair loss's reference set is data.
 REFERENCE_SET = {"ref_embeddings", "ref_labels"}
 
