@@ -161,7 +161,8 @@ def test_the_quick_demo_writes_every_file_and_number(quick_run):
     out, stdout, results = quick_run
     assert {p.name for p in out.glob("*.png")} == PICTURES
     assert (out / "report.html").stat().st_size > 10_000
-    assert set(results["families"]) == set(FAMILIES)
+    # Plus one table that scores every metric-learning model with retrieval_scores.
+    assert set(results["families"]) == set(FAMILIES) | {"retrieval"}
     assert results["backend"] == os.environ.get("KERAS_BACKEND", results["backend"])
     assert results["quick"] is True
     assert {"python", "kerasloss", "keras", "numpy", "sklearn", "matplotlib", "river"} <= set(
@@ -201,6 +202,15 @@ def test_each_loss_shows_its_effect(quick_run):
     margin = numbers["margin"]
     for head in ("arcface", "cosface", "sphereface"):
         assert margin[f"{head}_accuracy"] > 0.6
+    # One row per metric-learning model (4 triplet, 4 margin heads, 2 center models), each
+    # precision@1 equal to the family's own leave-one-out recall@1 (the same definition).
+    rows = {row[0]: row[1:] for row in numbers["retrieval"]["rows"]}
+    assert len(rows) == 10
+    for name, (precision_at_1, r_precision, map_at_r) in rows.items():
+        assert 0.0 <= map_at_r <= r_precision <= 1.0 and 0.0 <= precision_at_1 <= 1.0, name
+    assert rows["untrained"][0] == pytest.approx(triplet["untrained_recall_at_1"], abs=0.005)
+    for mining in ("batch_hard", "semi_hard", "batch_all"):
+        assert rows[f'TripletLoss(mining="{mining}")'][2] > rows["untrained"][2]
 
 
 @pytest.mark.demo

@@ -65,6 +65,9 @@ def run(context: common.Context) -> common.FamilyResult:
         numbers[f"{key}_intra_inter_ratio"] = ratio
         numbers[f"{key}_accuracy"] = accuracy
         rows.append([name, ratio, accuracy])
+        numbers.setdefault("retrieval", []).append(
+            [f"{name} (features)", *common.retrieval_row(features, y_test)]
+        )
         common.scatter_2d(
             figure.add_subplot(1, 2, i + 1), features, y_test, f"{name}: intra/inter {ratio:.3f}"
         )

@@ -15,6 +15,8 @@ from typing import Any
 import keras
 import numpy as np
 
+import kerasloss
+
 # The extra a family needs, by import name, with the name pip knows it by.
 EXTRAS = {"sklearn": "scikit-learn", "matplotlib": "matplotlib", "river": "river"}
 INSTALL_HINT = 'pip install "kerasloss[demo]"'
@@ -181,6 +183,24 @@ def recall_at_1(embeddings: np.ndarray, labels: np.ndarray, *, metric: str = "eu
     np.fill_diagonal(distance, np.inf)
     nearest = np.argmin(distance, axis=1)
     return float(np.mean(labels[nearest] == labels))
+
+
+def retrieval_row(
+    embeddings: np.ndarray, labels: np.ndarray, *, metric: str = "euclidean"
+) -> list[float]:
+    """[precision@1, R-precision, MAP@R] of held-out embeddings retrieving each other.
+
+    `kerasloss.metrics.retrieval_scores`, each query leaving itself out (Musgrave et al.,
+    "A Metric Learning Reality Check", 2020). `metric` is "euclidean" or "cosine".
+    """
+    scores = kerasloss.metrics.retrieval_scores(
+        np.asarray(embeddings, dtype="float32"), np.asarray(labels), distance=metric
+    )
+    return [
+        float(scores["precision_at_1"]),
+        float(scores["r_precision"]),
+        float(scores["mean_average_precision_at_r"]),
+    ]
 
 
 def intra_inter_ratio(features: np.ndarray, labels: np.ndarray) -> float:

@@ -72,6 +72,9 @@ def run(context: common.Context) -> common.FamilyResult:
         numbers[f"{key}_accuracy"] = accuracy
         numbers[f"{key}_recall_at_1"] = recall
         rows.append([name, accuracy, recall])
+        numbers.setdefault("retrieval", []).append(
+            [f"{name} head (cosine)", *common.retrieval_row(embeddings, y_test, metric="cosine")]
+        )
         unit = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
         jitter = 1.0 + 0.04 * np.random.default_rng(0).standard_normal((len(unit), 1))
         axes = figure.add_subplot(1, 4, i + 1)

@@ -39,10 +39,13 @@ def run(context: common.Context) -> common.FamilyResult:
         embeddings[mining] = common.predict(encoder, x_test)
     numbers: dict[str, Any] = {"epochs": epochs}
     rows = []
+    numbers["retrieval"] = []
     for key, value in embeddings.items():
         recall = common.recall_at_1(value, y_test)
+        name = key if key == "untrained" else f'TripletLoss(mining="{key}")'
         numbers[f"{key}_recall_at_1"] = recall
-        rows.append([key if key == "untrained" else f'TripletLoss(mining="{key}")', recall])
+        rows.append([name, recall])
+        numbers["retrieval"].append([name, *common.retrieval_row(value, y_test)])
 
     figure = common.new_figure(12.0, 3.4)
     for i, (key, value) in enumerate(embeddings.items()):
