@@ -40,6 +40,7 @@ ROLES = {
     "_quantile_targets": ("real", "real"),
     "_regression_targets": ("real", "real"),
     "_two_towers": ("emb", "emb"),
+    "_labels_embeddings_proxies": ("ids", "emb", "centers"),
 }
 # Layers: their call inputs, by registered name.
 LAYER_ROLES = {
@@ -52,6 +53,9 @@ LAYER_ROLES = {
     "SigLIPLoss": ("emb", "emb"),
     "LinearThreshold": ("logits",),
     "CrossBatchMemory": ("emb", "groups"),
+    "ProxyAnchor": ("emb", "ids"),
+    "ProxyNCA": ("emb", "ids"),
+    "SubCenterArcFace": ("emb", "ids"),
 }
 SCORES = {"logits", "probs", "tanh", "sims", "real", "emb"}
 # What a message about our own input checks must never read like: the backend's words.
