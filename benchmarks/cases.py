@@ -421,6 +421,24 @@ def _center(b: int, d: int, classes: int):
     return build
 
 
+def _proxy(loss: Callable[..., Any]):
+    """A proxy loss of labelled embeddings and one learned proxy per class."""
+
+    def builder(b: int, d: int, classes: int):
+        def build(rng):
+            x, labels = _embeddings(rng, b, d, classes)
+            proxies = rng.normal(size=(classes, d)).astype("float32")
+            return (
+                {"labels": labels, "embeddings": x, "proxies": proxies},
+                ("embeddings", "proxies"),
+                lambda t: ops.mean(loss(t["labels"], t["embeddings"], t["proxies"])),
+            )
+
+        return build
+
+    return builder
+
+
 def _triplet_margin(b: int, d: int, classes: int):
     def build(rng):
         a, p, n = (rng.normal(size=(b, d)).astype("float32") for _ in range(3))
@@ -471,6 +489,8 @@ PAIRS: tuple[tuple[str, Callable[[int, int, int], Any]], ...] = (
     ("siglip", _two_tower("siglip")),
     ("center", _center),
     ("triplet_margin", _triplet_margin),
+    ("proxy_anchor", _proxy(kerasloss.proxy_anchor_loss)),
+    ("proxy_nca", _proxy(kerasloss.proxy_nca_loss)),
 )
 
 
@@ -483,7 +503,8 @@ def _margin_head(layer_cls: type, b: int, d: int, c: int):
         layer.build([(None, d), (None,)])
         x = rng.normal(size=(b, d)).astype("float32")
         labels = rng.integers(0, c, size=b).astype("int32")
-        kernel = rng.normal(size=(d, c)).astype("float32") / np.sqrt(d)
+        # (D, C), or (D, C * K) for sub-centres: the layer's own kernel shape.
+        kernel = rng.normal(size=tuple(layer.kernel.shape)).astype("float32") / np.sqrt(d)
 
         def fn(t):
             logits, _ = layer.stateless_call([t["kernel"]], [], [t["x"], t["labels"]])
@@ -615,6 +636,7 @@ def cases(quick: bool = False, backend: str = "jax") -> Iterator[Case]:
             kerasloss.layers.ArcFace,
             kerasloss.layers.CosFace,
             kerasloss.layers.SphereFace,
+            kerasloss.layers.SubCenterArcFace,
         ):
             yield Case(
                 layer.__name__.lower(), "margin", "ours", sizes, _margin_head(layer, margin_b, d, c)
