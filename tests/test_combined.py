@@ -39,19 +39,21 @@ def test_names_with_weights():
 def test_objects_functions_and_registered_names_per_sample():
     loss = kerasloss.CombinedLoss(
         [
-            kerasloss.BinaryFocalLoss(gamma=1.0, alpha=None, from_logits=True),
-            "kerasloss>binary_focal_loss",  # defaults: gamma 2, alpha 0.25, probabilities
+            kerasloss.BinaryFocalLoss(gamma=1.0, alpha=None),
+            # Defaults: gamma 2, alpha 0.25, probabilities (every child reads the same
+            # y_pred, so all three take probabilities here).
+            "kerasloss>binary_focal_loss",
             mean_absolute,
         ],
         [2.0, -0.5, 3.0],
         reduction=None,
     )
     expected = (
-        2.0 * ref.binary_focal(Y, LOGITS, 1.0, None, True)
-        - 0.5 * ref.binary_focal(Y, LOGITS, 2.0, 0.25, False)
-        + 3.0 * np.abs(Y - LOGITS).mean(-1)
+        2.0 * ref.binary_focal(Y, PROBS, 1.0, None, False)
+        - 0.5 * ref.binary_focal(Y, PROBS, 2.0, 0.25, False)
+        + 3.0 * np.abs(Y - PROBS).mean(-1)
     )
-    np.testing.assert_allclose(_np(loss(Y, LOGITS)), expected, rtol=1e-5)
+    np.testing.assert_allclose(_np(loss(Y, PROBS)), expected, rtol=1e-5)
 
 
 def test_weights_default_to_one_and_sample_weight_applies_once():
