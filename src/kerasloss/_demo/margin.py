@@ -46,7 +46,7 @@ def _train(
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
     train.fit(
-        [x_train, y_train], y_train, batch_size=128, epochs=epochs, verbose=context.fit_verbose()
+        [x_train, y_train], y_train, batch_size=64, epochs=epochs, verbose=context.fit_verbose()
     )
     return keras.Model(x_in, [embedding, logits])
 
