@@ -196,7 +196,7 @@ def binary_focal_loss(
     """Binary focal loss, summed over the last axis.
 
     Per element this is torchvision's `sigmoid_focal_loss`. From logits, BCE and
-    `1 - p_t` come from `log_sigmoid` and `sigmoid` of the logits, so a logit of
+    `1 - p_t` come from `softplus` and `sigmoid` of the logits, so a logit of
     +-40 gives the exact value on every backend (no clipping of probabilities).
     Label smoothing is Keras' (`keras.losses.BinaryFocalCrossentropy`): the smoothed
     targets enter the cross-entropy, `p_t` and `alpha_t`. Keras averages over the last
@@ -255,13 +255,21 @@ def binary_focal_loss(
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if from_logits:
-        log_p, log_not_p = ops.log_sigmoid(y_pred), ops.log_sigmoid(-y_pred)
         p, not_p = ops.sigmoid(y_pred), ops.sigmoid(-y_pred)
+        if gamma > 0:
+            # BCE = softplus(x) - x y: one softplus where two log_sigmoid cost 1.9x to
+            # 3x the time (docs/benchmarks.md), smooth at x = 0 and with the exact
+            # gradient sigmoid(x) - y. The subtraction loses relative precision only
+            # where y = 1 and x >> 0, and there the factor (1 - p_t)^gamma = sigmoid(-x)^gamma
+            # makes the element vanish next to any other.
+            bce = ops.softplus(y_pred) - y_pred * y_true
+        else:
+            # No factor: a right answer's e^-40 must survive, so no subtraction.
+            bce = -(y_true * ops.log_sigmoid(y_pred) + (1.0 - y_true) * ops.log_sigmoid(-y_pred))
     else:
         p = _clip_probabilities(y_pred, dtype)
         not_p = 1.0 - p  # exact in float32 for a 16-bit p
-        log_p, log_not_p = ops.log(p), ops.log(not_p)
-    bce = -(y_true * log_p + (1.0 - y_true) * log_not_p)
+        bce = -(y_true * ops.log(p) + (1.0 - y_true) * ops.log(not_p))
     # 1 - p_t, written so that it needs no subtraction from 1 (exact for large logits).
     loss = _modulated(bce, y_true * not_p + (1.0 - y_true) * p, gamma)
     if alpha is not None:
