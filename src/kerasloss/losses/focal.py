@@ -38,6 +38,20 @@ __all__ = [
 # --------------------------------------------------------------------------- helpers
 
 
+def _integer_power(x: Tensor, n: int) -> Tensor:
+    """x**n for a whole n >= 1, as n - 1 products (gamma is small: 1 to 5 in practice).
+
+    `ops.power` with a whole exponent is a general power on torch (a tensor exponent,
+    whose backward is another power and a `where`): for the usual gamma = 2 it cost
+    about a quarter of the binary focal step on torch eager. Products are exact where
+    the power is, and smooth at x = 0.
+    """
+    result = x
+    for _ in range(n - 1):
+        result = result * x
+    return result
+
+
 def _modulated(crossentropy: Tensor, not_p: Tensor, gamma: float) -> Tensor:
     """crossentropy * (1 - p)^gamma, with `not_p` = 1 - p computed without cancellation.
 
@@ -52,7 +66,7 @@ def _modulated(crossentropy: Tensor, not_p: Tensor, gamma: float) -> Tensor:
     if gamma == 0:
         return crossentropy
     if gamma.is_integer():
-        return ops.power(not_p, int(gamma)) * crossentropy
+        return _integer_power(not_p, int(gamma)) * crossentropy
     floor = constant(smallest_normal(not_p.dtype), not_p.dtype)
     return ops.power(ops.clip(not_p, floor, constant(1.0, not_p.dtype)), gamma) * crossentropy
 
