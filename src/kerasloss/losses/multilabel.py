@@ -16,7 +16,7 @@ from kerasloss._internal import checks as _checks
 from kerasloss._internal.aliases import moved
 from kerasloss._internal.base import PerSampleLoss
 from kerasloss._internal.dtypes import constant, float_tensor, smallest_normal, working_dtype
-from kerasloss._internal.masking import masked_logsumexp, nonfinite_part
+from kerasloss._internal.masking import masked_logsumexp, row_nonfinite
 from kerasloss._internal.registration import register
 from kerasloss._internal.types import DTypeLike, Reduction, Tensor, TensorLike
 from kerasloss.losses.classification import _clip_probabilities, _prologue
@@ -113,7 +113,7 @@ def bpmll_loss(y_true: TensorLike, y_pred: TensorLike) -> Tensor:
     loss = ops.where(defined, ops.exp(ops.where(defined, log_loss, zero)), zero)
     # The `where` above would also hide a NaN or infinite score in a row without pairs:
     # a score that is not a number makes its row NaN (with zero gradient), whatever the row.
-    loss = loss + ops.sum(nonfinite_part(scores), axis=-1)
+    loss = loss + row_nonfinite(scores)
     return ops.cast(loss, out_dtype)
 
 
