@@ -1,8 +1,11 @@
-"""Where the time of the cost-sensitive cross-entropy goes, piece by piece.
+"""Where the time goes, timed interleaved (one call of each variant in turn, so a busy
+machine slows them alike).
 
-`KERAS_BACKEND=jax python -m benchmarks.profiles --backend jax` builds the loss up from
-Keras' CE one piece at a time and times every variant interleaved (one call of each in
-turn, so a busy machine slows them alike), B = 2048, C = 1000.
+`KERAS_BACKEND=jax python -m benchmarks.profiles --backend jax` builds the cost-sensitive
+cross-entropy up from Keras' CE one piece at a time, B = 2048, C = 1000.
+`python -m benchmarks.profiles --backend torch --profile mining` times the three triplet
+minings (B = 1024, D = 128, 64 classes, Euclidean) and, on torch, pytorch-metric-learning's
+equivalents, and prints each median as a ratio to batch_hard's.
 """
 
 from __future__ import annotations
@@ -19,9 +22,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.profiles")
     parser.add_argument("--backend", required=True, choices=("jax", "tensorflow", "torch"))
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--batch", type=int, default=2048)
+    parser.add_argument("--batch", type=int, help="B: 2048 (cost) or 1024 (mining)")
     parser.add_argument("--classes", type=int, default=1000)
+    parser.add_argument("--profile", choices=("cost", "mining"), default="cost")
     args = parser.parse_args(argv)
+    if args.profile == "mining":
+        _mining(args.backend, args.repeats, args.batch or 1024)
+        return
+    args.batch = args.batch or 2048
     os.environ.setdefault("KERAS_BACKEND", args.backend)
     if args.backend == "torch":
         import torch  # noqa: F401  (before anything imports TensorFlow)
@@ -90,6 +98,48 @@ def main(argv: list[str] | None = None) -> None:
     print("|---|---|---|")
     for name, ts in times.items():
         print(f"| {name} | {statistics.median(ts) * 1e3:.0f} | {min(ts) * 1e3:.0f} |")
+
+
+def _interleaved(backend: str, cases: list, repeats: int) -> dict[str, list[float]]:
+    """Median-ready times of each case's step, one call of each in turn (order alternating)."""
+    from benchmarks.timing import make_step
+
+    mode = {"jax": "jit", "tensorflow": "xla", "torch": "eager"}[backend]
+    steps = {}
+    for case in cases:
+        steps[case.name] = make_step(backend, case, np.random.default_rng(0), mode)
+        steps[case.name]()
+        steps[case.name]()
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    names = list(steps)
+    for repeat in range(repeats):
+        for name in names if repeat % 2 == 0 else names[::-1]:
+            start = time.perf_counter()
+            steps[name]()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def _mining(backend: str, repeats: int, b: int = 1024, d: int = 128, classes: int = 64) -> None:
+    os.environ.setdefault("KERAS_BACKEND", backend)
+    if backend == "torch":
+        import torch  # noqa: F401  (before anything imports TensorFlow)
+    from benchmarks.cases import Case, _pml_triplet, _triplet
+
+    minings = ("batch_hard", "semi_hard", "batch_all")
+    sizes = {"B": b, "D": d, "classes": classes}
+    cases = [Case(m, "mining", "ours", sizes, _triplet(m, b, d, classes)) for m in minings]
+    if backend == "torch":
+        cases += [
+            Case(f"pml_{m}", "mining", "reference", sizes, _pml_triplet(m, b, d, classes))
+            for m in minings
+        ]
+    times = _interleaved(backend, cases, repeats)
+    base = statistics.median(times["batch_hard"])
+    print(f"| case ({backend}, B = {b}, D = {d}, {classes} classes) | median / batch_hard's |")
+    print("|---|---|")
+    for name, ts in times.items():
+        print(f"| {name} | {statistics.median(ts) / base:.2f} |")
 
 
 if __name__ == "__main__":

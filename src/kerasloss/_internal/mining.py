@@ -56,24 +56,46 @@ def sorted_by_mask(x: TensorLike, mask: Tensor) -> tuple[Tensor, Tensor, Tensor]
 
 
 def prefix_length(
-    sorted_rows: Tensor, queries: Tensor, predicate: Callable[[Tensor, Tensor], Tensor]
+    sorted_rows: Tensor,
+    queries: Tensor,
+    predicate: Callable[[Tensor, Tensor], Tensor],
+    past_end: float = float("inf"),
 ) -> Tensor:
     """For each query q[a, j], the length of the prefix of row a where predicate(v, q) holds.
 
     `predicate(v, q)` must hold on a prefix of each row of `sorted_rows` (B, M) (true,
-    then false); `queries` is (B, Q). A batched binary search made of gathers, because
-    `keras.ops.searchsorted` takes 1-D sequences only: O(B * (M + Q)) memory and
-    ceil(log2(M + 1)) steps, or 31 steps (enough for any int32 length) when M is not
-    known while tracing. Returns int32 counts, without gradient.
+    then false) and never for v = `past_end`; `queries` is (B, Q). A batched binary
+    search made of gathers, because `keras.ops.searchsorted` takes 1-D sequences only:
+    O(B * (M + Q)) memory and ceil(log2(M + 1)) steps, or 31 steps (enough for any int32
+    length) when M is not known while tracing. Returns int32 counts, without gradient.
     """
     width = sorted_rows.shape[-1]
-    steps = max(1, math.ceil(math.log2(width + 1))) if width is not None else 31
-    size = ops.cast(ops.shape(sorted_rows)[-1], "int32")
-    # Binary lifting: `length` only grows, by 2^k, 2^(k-1), ..., 1, while the entry it
-    # would add still satisfies the predicate. A step past the end reads the last entry;
-    # if that one satisfies it, all do, and the final clip gives M.
-    length = ops.zeros_like(queries, dtype="int32")
+    if width is None:
+        return _prefix_length_of_unknown_width(sorted_rows, queries, predicate)
+    steps = max(1, math.ceil(math.log2(width + 1)))
+    # Binary lifting on `last`, the index of the last entry known to satisfy the
+    # predicate (-1: none yet): it only grows, by 2^k, 2^(k-1), ..., 1, while the entry
+    # it would move to still satisfies it. The rows are padded with `past_end` to the
+    # 2^steps - 1 entries the largest step can reach, so no index needs a clip.
+    rows = ops.pad(sorted_rows, [(0, 0), (0, (1 << steps) - 1 - width)], constant_values=past_end)
+    last = ops.full(ops.shape(queries), -1, dtype="int32")
     for k in reversed(range(steps)):
+        candidate = last + (1 << k)
+        value = ops.take_along_axis(rows, candidate, axis=-1)
+        last = ops.where(predicate(value, queries), candidate, last)
+    return last + 1
+
+
+def _prefix_length_of_unknown_width(
+    sorted_rows: Tensor, queries: Tensor, predicate: Callable[[Tensor, Tensor], Tensor]
+) -> Tensor:
+    """`prefix_length` for rows whose length M is known only when the graph runs."""
+    size = ops.cast(ops.shape(sorted_rows)[-1], "int32")
+    # As `prefix_length`, with 31 steps and without the padding: a step past the end
+    # reads the last entry; if that one satisfies the predicate, all do, and the final
+    # clip gives M.
+    length = ops.zeros_like(queries, dtype="int32")
+    for k in reversed(range(31)):
         candidate = length + (1 << k)
         value = ops.take_along_axis(sorted_rows, ops.minimum(candidate, size) - 1, axis=-1)
         length = ops.where(predicate(value, queries), candidate, length)
