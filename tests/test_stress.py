@@ -2,7 +2,7 @@
 
 Each configuration draws a loss (or a multi-label metric function), its hyper-parameters,
 the batch size and the number of classes or the embedding size (each from a short list,
-so that JAX and TensorFlow compile each operation for a few shapes only), the float dtype
+so that JAX compiles each operation for a few shapes only), the float dtype
 (float32, float64, float16 or bfloat16), the label dtype, and the function or its Loss
 class with a random reduction and, for a loss that does not couple the batch, random
 sample weights half the time. Inputs are finite, so every value must be finite and equal
@@ -654,8 +654,8 @@ def describe(config):
     return (
         f"{ {k: config[k] for k in keep} } shapes {shapes}"
         + ("" if weight is None else f" sample_weight {weight.tolist()}")
-        + f"\n  reproduce: KERASLOSS_STRESS_SEED={SEED} python tests/test_stress.py "
-        + str(config["index"])
+        + f"\n  reproduce: KERAS_BACKEND={keras.backend.backend()} KERASLOSS_STRESS_SEED={SEED}"
+        + f" PYTHONPATH=src python tests/test_stress.py {config['index']}"
     )
 
 
