@@ -131,7 +131,6 @@ def poly1_crossentropy(
     epsilon, from_logits = _poly_hyper(epsilon, from_logits)
     y_true, y_pred, dtype = _prologue(y_true, y_pred)
     _checks.check_same_shape(y_true, y_pred, hint=_checks.ONE_HOT_HINT)
-    _checks.check_unit_interval("y_true", y_true, hint=_checks.CATEGORICAL_TARGET_HINT)
     if from_logits:
         terms = _poly1_terms(y_pred, epsilon)
     else:
