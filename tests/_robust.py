@@ -110,15 +110,18 @@ def num_classes(spec, arrays) -> int | None:
     return None
 
 
-def evaluate(spec, inputs, *, reduction=None):
+def evaluate(spec, inputs, *, reduction=None, dtype=None):
     """The spec's object applied to `inputs`, as a list of float64 NumPy arrays.
 
     Losses: the per-sample values (reduction None) or the reduced value; functions: their
     values; metrics: the result after one update; layers: their outputs and added losses.
+    `dtype`, if given, is the dtype a loss class is built with (Keras computes a loss in
+    its own dtype, whatever the inputs' dtype).
     """
     k = kind(spec)
     if k == "loss":
-        out = [spec.build(reduction=reduction)(*inputs)]
+        extra = {} if dtype is None else {"dtype": dtype}
+        out = [spec.build(reduction=reduction, **extra)(*inputs)]
     elif k == "function":
         out = [spec.obj(*inputs, **spec.kwargs)]
     elif k == "metric":

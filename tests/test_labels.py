@@ -59,8 +59,8 @@ def _data(bad, dtype):
     return x, labels
 
 
-def _message(shown):
-    return rf"`labels` must be integer class ids in \[0, {C}\).*got {shown} \(row 2"
+def _message(shown, name="labels"):
+    return rf"`{name}` must be integer class ids in \[0, {C}\).*got {shown} \(row 2"
 
 
 @pytest.mark.parametrize("case", BAD)
@@ -81,7 +81,9 @@ def test_function_raises_eagerly(name, case):
     bad, shown, dtype = BAD[case]
     x, labels = _data(bad, dtype)
     weights = np.random.default_rng(1).normal(size=(C, D)).astype("float32")
-    with pytest.raises(ValueError, match=_message(shown)):
+    # Each function's message names its own argument: `y_true` for the proxy losses.
+    argument = "labels" if name == "center_loss" else "y_true"
+    with pytest.raises(ValueError, match=_message(shown, argument)):
         FUNCTIONS[name](ops.convert_to_tensor(labels), x, weights)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from keras import ops
 
-from kerasloss._internal.dtypes import float_tensor, working_dtype
+from kerasloss._internal.dtypes import float_tensor, hyper_tensor, working_dtype
 from kerasloss._internal.types import Tensor, TensorLike
 
 __all__ = ["apply_threshold", "best_cut_per_example", "fit_linear_threshold", "linear_threshold"]
@@ -113,7 +113,7 @@ def linear_threshold(scores: TensorLike, coefficients: TensorLike, intercept: fl
         Genomics and Text Categorization", IEEE TKDE 18(10), 2006, section 3.3.
     """
     scores = float_tensor(scores)
-    coefficients = ops.cast(ops.convert_to_tensor(coefficients), scores.dtype)
+    coefficients = hyper_tensor(coefficients, scores.dtype)
     num_labels = scores.shape[-1] if len(scores.shape) else None
     if len(coefficients.shape) != 1 or (
         num_labels is not None and coefficients.shape[0] not in (None, num_labels)
@@ -123,7 +123,7 @@ def linear_threshold(scores: TensorLike, coefficients: TensorLike, intercept: fl
             f"`coefficients` must have shape (C,) = ({num_labels},), one weight per label of "
             f"`scores` of shape {tuple(scores.shape)}; got shape {tuple(coefficients.shape)}."
         )
-    return ops.sum(scores * coefficients, axis=-1) + ops.cast(intercept, scores.dtype)
+    return ops.sum(scores * coefficients, axis=-1) + hyper_tensor(intercept, scores.dtype)
 
 
 def _as_score_matrix(name: str, value: TensorLike) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Literal, overload
 
 import keras
@@ -216,7 +217,12 @@ def _concrete_values(tensor: TensorLike) -> np.ndarray | None:
     if keras.utils.is_keras_tensor(tensor):
         return None
     try:
-        return ops.convert_to_numpy(tensor)
+        with warnings.catch_warnings():
+            # Keras' torch backend reads a tensor with `np.array(x)`, for which NumPy 2
+            # can warn (DeprecationWarning: `__array__` without `copy`): the conversion
+            # is this check's, not the user's, so its warning is not shown to them.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return ops.convert_to_numpy(tensor)
     except (TypeError, NotImplementedError):
         # jax.errors.TracerArrayConversionError is a TypeError; a symbolic tf.Tensor and
         # a torch tensor on the meta device raise NotImplementedError.

@@ -28,6 +28,7 @@ and `constant` from this module, which keep every digit.
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 from kerasloss._internal.types import DTypeLike, Tensor, TensorLike
@@ -120,6 +121,18 @@ def constant(value: float, dtype: DTypeLike) -> Tensor:
     computation would see 0.3 as 0.30000001.
     """
     return ops.convert_to_tensor(value, dtype=dtype)
+
+
+def hyper_tensor(value: TensorLike, dtype: DTypeLike) -> Tensor:
+    """A hyper-parameter (a number, a list or array of them, or a tensor) in `dtype`.
+
+    Numbers and lists go through float64 NumPy and are rounded once, to `dtype`: not
+    through a float32 tensor (`ops.convert_to_tensor` of a list, `ops.cast` of a number),
+    which would give a float64 loss 0.10000000149 for 0.1. A tensor or variable is cast.
+    """
+    if ops.is_tensor(value) or isinstance(value, keras.Variable):
+        return ops.cast(value, dtype)
+    return ops.convert_to_tensor(np.asarray(value, dtype=np.float64), dtype=dtype)
 
 
 # ------------------------------------------------------------------ float64 on every backend

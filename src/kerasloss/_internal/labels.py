@@ -27,10 +27,10 @@ from kerasloss._internal import checks as _checks
 from kerasloss._internal.types import Tensor, TensorLike
 
 
-def _check_values(values: np.ndarray, num_classes: int) -> None:
-    """ValueError naming `labels`, the range and the first bad value, if any value is bad."""
+def _check_values(values: np.ndarray, num_classes: int, name: str = "labels") -> None:
+    """ValueError naming `name`, the range and the first bad value, if any value is bad."""
     if values.dtype.kind not in "biuf":
-        raise TypeError(f"`labels` must hold integer class ids; got dtype {values.dtype}.")
+        raise TypeError(f"`{name}` must hold integer class ids; got dtype {values.dtype}.")
     flat = values.reshape(-1).astype(np.float64)
     bad = ~np.isfinite(flat) | (flat != np.round(flat)) | (flat < 0) | (flat >= num_classes)
     if np.any(bad):
@@ -38,25 +38,29 @@ def _check_values(values: np.ndarray, num_classes: int) -> None:
         value = flat[index]
         shown = f"{int(value)}" if np.isfinite(value) and value == np.round(value) else f"{value:g}"
         raise ValueError(
-            f"`labels` must be integer class ids in [0, {num_classes}) for {num_classes} "
+            f"`{name}` must be integer class ids in [0, {num_classes}) for {num_classes} "
             f"classes; got {shown} (row {index}; {int(bad.sum())} bad label(s) in all)."
         )
 
 
 def class_labels(
-    labels: TensorLike, num_classes: int, *, batch_size: int | None = None
+    labels: TensorLike,
+    num_classes: int,
+    *,
+    batch_size: int | None = None,
+    name: str = "labels",
 ) -> tuple[Tensor, Tensor]:
     """Class ids (B,) int32 and a (B,) bool mask of the invalid ones.
 
     Labels of shape (B,) or (B, 1), integer or float, are checked whenever their values
     are known (see the module docstring); inside a compiled step an invalid label is
     flagged in the mask and its id is -1. `batch_size`, if given, is the number of
-    embeddings the labels must match.
+    embeddings the labels must match; `name` is the argument the messages name.
     """
-    labels = _checks.label_vector("labels", labels, per="embedding")
+    labels = _checks.label_vector(name, labels, per="embedding")
     if batch_size is not None and labels.shape[0] is not None and labels.shape[0] != batch_size:
         raise ValueError(
-            f"`labels` must have one entry per row of the embeddings ({batch_size}); got "
+            f"`{name}` must have one entry per row of the embeddings ({batch_size}); got "
             f"{labels.shape[0]}."
         )
     dtype = str(labels.dtype)
@@ -64,7 +68,7 @@ def class_labels(
         labels = ops.cast(labels, "float32")  # NumPy cannot read bfloat16 values
     values = _checks._concrete_values(labels)
     if values is not None and values.size:
-        _check_values(values, num_classes)
+        _check_values(values, num_classes, name)
     if "float" in str(labels.dtype):
         whole = ops.equal(labels, ops.round(labels))  # False for NaN and inf too
     elif "bool" in str(labels.dtype):

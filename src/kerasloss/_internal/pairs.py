@@ -58,6 +58,16 @@ def embeddings_and_labels(
     return labels, embeddings
 
 
+def check_not_empty(name: str, embeddings: Tensor) -> None:
+    """ValueError for an empty batch, the same on every backend: a batch loss has no
+    anchor to compare (and JAX's max over an empty axis raises an error of its own)."""
+    if embeddings.shape[0] == 0:
+        raise ValueError(
+            f"`{name}` holds an empty batch, shape {tuple(embeddings.shape)}: a batch loss "
+            "needs at least one embedding (batch_size >= 1)."
+        )
+
+
 def label_masks(labels: Tensor, ref_labels: Tensor, *, same: bool) -> tuple[Tensor, Tensor]:
     """Positive and negative masks (B, M), bool; with `same`, no anchor is its own positive.
 
@@ -82,11 +92,12 @@ def reference_pairs(
 
     Raises:
         ValueError: if one of `ref_embeddings` and `ref_labels` is given without the
-            other, a shape is wrong, or the embedding sizes differ.
+            other, a shape is wrong, the batch is empty, or the embedding sizes differ.
     """
     labels, embeddings = embeddings_and_labels(
         y_true, y_pred, labels_name="y_true", embeddings_name="y_pred"
     )
+    check_not_empty("y_pred", embeddings)
     embeddings, dtype = to_working(embeddings)
     if (ref_embeddings is None) != (ref_labels is None):
         raise ValueError(

@@ -7,6 +7,7 @@ from keras import ops
 
 from kerasloss._internal import checks as _checks
 from kerasloss._internal import labels as _labels
+from kerasloss._internal import pairs as _pairs
 from kerasloss._internal.distances import l2_normalize
 from kerasloss._internal.dtypes import to_working
 from kerasloss._internal.types import Tensor, TensorLike
@@ -46,6 +47,7 @@ def prepare(
             "`y_pred` must be embeddings of shape (batch_size, D) with a known D; "
             f"got shape {tuple(embeddings.shape)}."
         )
+    _pairs.check_not_empty("y_pred", embeddings)
     proxies = ops.convert_to_tensor(proxies)
     if (
         len(proxies.shape) != 2
@@ -57,7 +59,9 @@ def prepare(
             f"`y_pred` of shape {tuple(embeddings.shape)}; got shape {tuple(proxies.shape)}."
         )
     num_classes = int(proxies.shape[0])
-    ids, bad = _labels.class_labels(y_true, num_classes, batch_size=embeddings.shape[0])
+    ids, bad = _labels.class_labels(
+        y_true, num_classes, batch_size=embeddings.shape[0], name="y_true"
+    )
     # einsum rather than matmul: Keras' torch matmul returns float32 for two float64 inputs.
     cosine = ops.einsum(
         "bd,cd->bc",

@@ -116,13 +116,15 @@ def _check_values(values: np.ndarray, num_classes: int, ignore_class: int | None
         flat = flat[flat != ignore_class]
     if not flat.size:
         return
-    if not np.all(np.isfinite(flat)) or np.any(flat != np.round(flat)):
+    extra = "" if ignore_class is None else f" (or `ignore_class` = {ignore_class})"
+    not_whole = ~np.isfinite(flat) | (flat != np.round(flat))
+    if np.any(not_whole):
         raise ValueError(
-            "`y_true` must hold whole class ids; got a fractional or non-finite value."
+            f"`y_true` must hold whole class ids in [0, {num_classes - 1}]{extra}; got "
+            f"{flat[np.argmax(not_whole)]:g}."
         )
     low, high = flat.min(), flat.max()
     if low < 0 or high >= num_classes:
-        extra = "" if ignore_class is None else f" (or `ignore_class` = {ignore_class})"
         raise ValueError(
             f"`y_true` must hold class ids in [0, {num_classes - 1}]{extra} for `y_pred` "
             f"with {num_classes} classes; got values from {low:g} to {high:g}."

@@ -12,7 +12,7 @@ from kerasloss._internal import checks as _checks
 from kerasloss._internal import labels as _labels
 from kerasloss._internal import replicas as _replicas
 from kerasloss._internal.aliases import moved
-from kerasloss._internal.dtypes import is_float, working_dtype
+from kerasloss._internal.dtypes import hyper_tensor, is_float, working_dtype
 from kerasloss._internal.registration import register
 from kerasloss._internal.types import DTypeLike, Tensor
 
@@ -34,7 +34,7 @@ def _wen_update(centers: Tensor, features: Tensor, onehot: Tensor, alpha: float)
     counts = _replicas.sum_over_replicas(ops.sum(onehot, axis=0)[:, None])
     sums = _replicas.sum_over_replicas(ops.einsum("bc,bd->cd", onehot, features))
     delta = (counts * centers - sums) / (1 + counts)
-    return centers - ops.cast(alpha, centers.dtype) * delta
+    return centers - hyper_tensor(alpha, centers.dtype) * delta
 
 
 def _check_alpha(alpha: float | None) -> float | None:
@@ -239,7 +239,7 @@ class CenterLoss(keras.layers.Layer):
             # between replicas pauses this replica's trace, and Keras keeps `add_loss`
             # terms in one list that the replicas share (docs/distributed.md).
             self.centers.assign(_wen_update(centers, features, onehot, self.alpha))
-        weight = ops.cast(self.loss_weight, dtype)
+        weight = hyper_tensor(self.loss_weight, dtype)
         self.add_loss(weight * ops.mean(per_sample))
         if self.return_center_loss:
             return features, per_sample

@@ -15,6 +15,7 @@ import keras
 from keras import ops
 
 from kerasloss._internal import checks as _checks
+from kerasloss._internal import labels as _labels
 from kerasloss._internal import proxies as _proxies
 from kerasloss._internal.dtypes import float_tensor, is_float, working_dtype
 from kerasloss._internal.registration import register
@@ -80,6 +81,8 @@ class _ProxyLayer(keras.layers.Layer):
         embeddings, labels = inputs
         embeddings = float_tensor(embeddings)
         dtype = working_dtype(embeddings.dtype)
+        # Checked here first so that a message names `labels`, this layer's input.
+        _labels.class_labels(labels, self.num_classes, batch_size=embeddings.shape[0])
         per_sample = self._loss(labels, ops.cast(embeddings, dtype), self.proxies)
         self.add_loss(ops.mean(ops.cast(per_sample, dtype)))
         return embeddings

@@ -287,7 +287,10 @@ def cost_sensitive_crossentropy(
         _checks.check_same_shape(
             y_true, y_pred, last_axis=num_classes * (num_classes + 1), hint=_PACKED_HINT
         )
+        _checks.check_unit_interval("y_true", labels, hint=_checks.CATEGORICAL_TARGET_HINT)
     else:
+        # The shapes first: a y_pred of the wrong rank is then named, not the table.
+        _checks.check_same_shape(y_true, y_pred, hint=_checks.ONE_HOT_HINT)
         if not ops.is_tensor(cost_matrix):
             cost_matrix = _checks.check_cost_table(
                 "cost_matrix", cost_matrix, num_classes, largest=largest(y_pred.dtype)
@@ -297,7 +300,6 @@ def cost_sensitive_crossentropy(
                 f"`cost_matrix` must have shape (C, C) = {(num_classes, num_classes)} for "
                 f"y_pred with {num_classes} classes; got shape {tuple(cost_matrix.shape)}."
             )
-        _checks.check_same_shape(y_true, y_pred, hint=_checks.ONE_HOT_HINT)
         labels = y_true
         flat_costs = ops.reshape(ops.cast(cost_matrix, y_pred.dtype), (-1,))
     log_p = _log_probabilities(y_pred, from_logits, dtype)

@@ -33,6 +33,7 @@ def _multilabel_inputs(y_true: TensorLike, y_pred: TensorLike) -> tuple[Tensor, 
             f"got shape {tuple(y_pred.shape)}."
         )
     _checks.check_same_shape(y_true, y_pred)
+    _checks.check_unit_interval("y_true", y_true, hint=_checks.BINARY_TARGET_HINT)
     return y_true, y_pred
 
 
@@ -275,6 +276,7 @@ def asymmetric_loss(
             f"got shape {tuple(y_pred.shape)}."
         )
     _checks.check_same_shape(y_true, y_pred)
+    _checks.check_unit_interval("y_true", y_true, hint=_checks.BINARY_TARGET_HINT)
     if from_logits:
         log_p, log_not_p = ops.log_sigmoid(y_pred), ops.log_sigmoid(-y_pred)
         p, not_p = ops.sigmoid(y_pred), ops.sigmoid(-y_pred)

@@ -121,10 +121,10 @@ def _multi_hot(y_true: TensorLike, similarities: Tensor) -> Tensor:
     labels = ops.cast(labels, similarities.dtype)
     # Checked in the dtype the loss computes in: NumPy has no bfloat16 of its own.
     known = _checks._concrete_values(labels)
-    if known is not None and np.any(known < 0):
+    if known is not None and np.any((known < 0) | (known > 1)):
         raise ValueError(
-            "`y_true` must hold label indicators >= 0 (multi-hot rows); its smallest entry is "
-            f"{np.nanmin(known):g}."
+            "`y_true` must hold label indicators >= 0 and <= 1 (multi-hot rows); got entries "
+            f"from {np.nanmin(known):g} to {np.nanmax(known):g}.{_checks.BINARY_TARGET_HINT}"
         )
     return labels
 

@@ -101,7 +101,8 @@ def weighted_kappa_loss(
     Raises:
         ValueError: if `num_classes` < 2, `weightage` is not "linear" or "quadratic",
             `epsilon` <= 0 or not finite, `y_pred` is not (B, num_classes) or `y_true`
-            does not have its shape.
+            does not have its shape; when the values are known (eagerly), if `y_true`
+            or `y_pred` holds a value outside [0, 1].
         TypeError: if `num_classes` is not an integer, `weightage` not a string or
             `epsilon` not a real number.
 
@@ -121,6 +122,8 @@ def weighted_kappa_loss(
     y_pred, dtype = to_working(y_pred)
     y_true = ops.convert_to_tensor(y_true, dtype=y_pred.dtype)
     _check_shapes(y_true, y_pred, num_classes)
+    _checks.check_unit_interval("y_true", y_true, hint=_checks.CATEGORICAL_TARGET_HINT)
+    _checks.check_unit_interval("y_pred", y_pred, hint=" `y_pred` holds class probabilities.")
     work = y_pred.dtype
     classes = ops.arange(num_classes, dtype=work)
     # (B, C) weights of each row's class against every class; no (B, C, C) tensor.

@@ -140,6 +140,7 @@ def sparse_cost_sensitive_crossentropy(
     num_classes = _checks.static_num_classes("y_pred", y_pred)
     flat_costs = _flat_cost_table(cost_matrix, num_classes, y_pred.dtype)
     ids, keep, bad = class_ids(y_true, y_pred, ignore_class=ignore_class)
+    _checks.check_probability_inputs(None, y_pred, from_logits=from_logits, binary=False)
     log_p = _log_probabilities(y_pred, from_logits, dtype)
     weight = ops.take(flat_costs, ids * num_classes + first_argmax(y_pred))
     loss = -ops.stop_gradient(weight) * _true_class(log_p, ids)
@@ -283,6 +284,7 @@ def sparse_label_smoothing_crossentropy(
     """
     epsilon, from_logits = _smoothing_hyper(epsilon, from_logits)
     ignore_class = check_ignore_class(ignore_class)
+    _checks.check_probability_inputs(None, y_pred, from_logits=from_logits, binary=False)
     y_pred, dtype = to_working(y_pred)
     ids, keep, bad = class_ids(y_true, y_pred, ignore_class=ignore_class)
     log_p = _log_probabilities(y_pred, from_logits, dtype)

@@ -87,6 +87,12 @@ def _known(x: Tensor) -> np.ndarray | None:
 def _targets(y_true: TensorLike, y_pred: Tensor, given_dtype: str) -> tuple[Tensor, Tensor]:
     """The target distributions q (y_pred's shape and dtype) and, per row, whether they
     are valid: the loss of an invalid row is NaN where it was not refused."""
+    if len(y_pred.shape) < 2:
+        # A (B,) y_pred would be read as one sample of B classes, and (B,) ids as its target.
+        raise ValueError(
+            "`y_pred` must hold one row of logits per sample, shape (batch_size, C) or "
+            f"(..., C); got shape {tuple(y_pred.shape)}."
+        )
     num_classes = _checks.static_num_classes("y_pred", y_pred)
     given = y_true
     y_true = ops.convert_to_tensor(y_true)
@@ -162,7 +168,8 @@ def sparsemax_loss(y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         in `y_pred`'s dtype (16-bit inputs are computed in float32 and cast back).
 
     Raises:
-        ValueError: if the shapes do not pair, the number of classes is unknown,
+        ValueError: if `y_pred` has fewer than 2 axes, the shapes do not pair, the
+            number of classes is unknown,
             targets given as an array or list are not distributions (entries >= 0, rows
             summing to 1 up to rounding), or known class ids are not in [0, C).
 

@@ -28,6 +28,7 @@ def _true_classes(y_true: TensorLike, num_classes: int) -> Tensor:
     y_true = ops.convert_to_tensor(y_true)
     shape = tuple(y_true.shape)
     if len(shape) == 2 and shape[-1] == num_classes:
+        _checks.check_unit_interval("y_true", y_true, hint=_checks.CATEGORICAL_TARGET_HINT)
         return first_argmax(y_true)
     if not (len(shape) == 1 or (len(shape) == 2 and shape[-1] == 1)):
         raise ValueError(
@@ -91,8 +92,8 @@ class CohenKappa(keras.metrics.Metric):
     Raises:
         ValueError: if `num_classes` < 2 or `weightage` is not None, "linear" or
             "quadratic"; from `update_state`, if `y_pred` is not (B, num_classes),
-            `y_true` has neither accepted shape, or a class id is outside
-            [0, num_classes) (checked when the values are known).
+            `y_true` has neither accepted shape or another batch size, or a class id
+            is outside [0, num_classes) (checked when the values are known).
         TypeError: if `num_classes` is not an integer or `weightage` not a string.
 
     Example:
@@ -142,6 +143,11 @@ class CohenKappa(keras.metrics.Metric):
                 f"class; got shape {tuple(y_pred.shape)}."
             )
         true = _true_classes(y_true, self.num_classes)
+        n_pred, n_true = y_pred.shape[0], true.shape[0]
+        if n_pred is not None and n_true is not None and n_pred != n_true:
+            raise ValueError(
+                f"`y_true` must have one label per row of `y_pred` ({n_pred}); got {n_true}."
+            )
         predicted = first_argmax(y_pred)
         dtype = self.dtype
         weight = ops.ones_like(predicted, dtype=dtype)

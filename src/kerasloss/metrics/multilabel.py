@@ -54,6 +54,7 @@ def _inputs(y_true: TensorLike, y_pred: TensorLike) -> tuple[Tensor, Tensor, int
             f"got shape {tuple(y_pred.shape)}."
         )
     _checks.check_same_shape(y_true, y_pred)
+    _checks.check_unit_interval("y_true", y_true, hint=_checks.BINARY_TARGET_HINT)
     num_classes = _checks.static_num_classes("y_pred", y_pred)
     relevant = ops.greater(ops.cast(y_true, "float32"), 0.5)
     return relevant, y_pred, num_classes

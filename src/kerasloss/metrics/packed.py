@@ -71,7 +71,8 @@ class PackedLabelsMetric(keras.metrics.Metric):
     Raises:
         TypeError: if `metric` is none of the above or `num_classes` is not an integer.
         ValueError: if `num_classes` < 1 or `metric` names no Keras metric; from
-            `update_state`, if the last axis of `y_true` is not C + C*C.
+            `update_state`, if the last axis of `y_true` is not C + C*C, `y_pred` has
+            another batch size, or (when the values are known) a label is outside [0, 1].
 
     Example:
         >>> y = kerasloss.pack_example_costs([0, 2], np.ones((2, 3, 3)))  # (2, 12)
@@ -111,7 +112,15 @@ class PackedLabelsMetric(keras.metrics.Metric):
                 f"`kerasloss.pack_example_costs`, last axis C + C*C = {width} for C = {c}; "
                 f"got shape {tuple(y_true.shape)}."
             )
-        return self.metric.update_state(y_true[..., :c], y_pred, sample_weight=sample_weight)
+        labels, y_pred = y_true[..., :c], ops.convert_to_tensor(y_pred)
+        rows, pred_rows = tuple(labels.shape[:-1]), tuple(y_pred.shape[:-1])
+        if None not in rows + pred_rows and rows != pred_rows:
+            raise ValueError(
+                f"`y_pred` must have one row per row of `y_true`, leading shape {rows}; got "
+                f"shape {tuple(y_pred.shape)}."
+            )
+        _checks.check_unit_interval("y_true", labels, hint=_checks.CATEGORICAL_TARGET_HINT)
+        return self.metric.update_state(labels, y_pred, sample_weight=sample_weight)
 
     def result(self) -> Tensor:
         """The wrapped metric's result."""
