@@ -12,6 +12,15 @@ margin softmax) and on every backend:
   0.05% and 0.4%).
 - float32 stays float32, and float64 stays float64, also off TensorFlow.
 
+This is the policy of the functions. A loss class computes in its own `dtype`, as every
+`keras.losses.Loss`: Keras casts `y_true` and `y_pred` to it before `call`, and it is
+`keras.config.floatx()` (float32) unless given, whatever the global dtype policy. Under
+`mixed_float16` or `mixed_bfloat16` a class therefore gets the 16-bit model output as
+float32 and returns a float32 loss, as Keras' own losses do; with `dtype="mixed_float16"`
+it gets float16 and the policy above applies. Only the gradient that flows back into
+the model is 16-bit: where it is beyond float16's range (BP-MLL at score gaps above
+about 11) it is inf of the right sign, never NaN, and Keras' loss scaling skips the step.
+
 A loss therefore starts with `to_working(y_pred)`, which returns the tensor to compute
 with and the dtype to return (or with `float_tensor` and `working_dtype`), and ends with
 `ops.cast(loss, dtype)`.

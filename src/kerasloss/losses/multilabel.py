@@ -65,7 +65,9 @@ def bpmll_loss(y_true: TensorLike, y_pred: TensorLike) -> Tensor:
     be as large as exp(max_l c_l - min_k c_k): finite in float32 for a gap up to 88
     (scores up to |c| = 40 give at most e^80 = 5.5e34). float16 and bfloat16 inputs are
     computed in float32 and the result cast back, so bfloat16 has float32's range, but
-    float16 overflows to inf once the loss passes 65504, a score gap above about 11.
+    float16 overflows to inf once the loss passes 65504, a score gap above about 11. So
+    does the gradient with respect to float16 scores, which is as large: inf of the right
+    sign, never NaN.
 
     Args:
         y_true: multi-hot labels, shape (B, C) (or (..., C)); an entry > 0.5 marks a
@@ -136,9 +138,12 @@ class BPMLLLoss(PerSampleLoss):
     ```
 
     An example with no relevant or no irrelevant label contributes 0 and a zero
-    gradient, and still counts in the default batch mean. float16 and bfloat16 scores
-    are computed in float32 and the result cast back (float16 overflows once the loss
-    passes 65504, a score gap above about 11).
+    gradient, and still counts in the default batch mean. The loss computes in its
+    `dtype`, float32 unless given (also under a mixed policy, as Keras' losses); with a
+    16-bit `dtype` the scores are computed in float32 and the result cast back (float16
+    overflows once the loss passes 65504, a score gap above about 11). The gradient that
+    reaches float16 scores is as large as the loss, inf past 65504: keep the scores
+    bounded (tanh, as in the paper) when the model computes in float16.
 
     Args:
         reduction, name, dtype: as for `keras.losses.Loss`.
