@@ -69,10 +69,8 @@ def run(context: common.Context) -> common.FamilyResult:
             if key == "bpmll"
             else keras.losses.BinaryCrossentropy(from_logits=True)
         )
-        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss)
-        model.fit(
-            x_train, y_train, batch_size=32, epochs=epochs[key], verbose=context.fit_verbose()
-        )
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss, **common.compile_options())
+        common.fit(model, x_train, y_train, context, batch_size=32, epochs=epochs[key])
         results[key] = _scores(y_test, common.predict(model, x_test))
     logistic = OneVsRestClassifier(LogisticRegression(max_iter=2000, C=1.0))
     logistic.fit(x_train, y_train)

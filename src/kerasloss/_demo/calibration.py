@@ -28,10 +28,10 @@ def _train(
     inputs = keras.Input((64,))
     hidden = common.mlp(inputs, [256], context.seed)
     model = keras.Model(inputs, common.dense(10, context.seed + 9)(hidden))
-    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=loss)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=loss, **common.compile_options())
     # The few-example models train on their whole set at once: one step per epoch.
     batch_size = len(x) if len(x) <= 256 else 64
-    model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=context.fit_verbose())
+    common.fit(model, x, y, context, batch_size=batch_size, epochs=epochs)
     return model
 
 

@@ -35,12 +35,11 @@ def _train(
     model.compile(
         optimizer=keras.optimizers.Adam(3e-3),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        **common.compile_options(),
     )
-    model.fit(
-        [x_train, y_train], y_train, batch_size=128, epochs=epochs, verbose=context.fit_verbose()
-    )
+    common.fit(model, [x_train, y_train], y_train, context, batch_size=128, epochs=epochs)
     # The center layer passes the features through: prediction needs no labels.
-    return keras.Model(x_in, [features, head(features)])
+    return common.prediction_model(x_in, [features, head(features)])
 
 
 def run(context: common.Context) -> common.FamilyResult:

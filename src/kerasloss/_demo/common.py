@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import io
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -133,6 +134,64 @@ def dense(units: int, seed: int, **kwargs: Any) -> keras.layers.Dense:
     return keras.layers.Dense(
         units, kernel_initializer=keras.initializers.GlorotUniform(seed=seed), **kwargs
     )
+
+
+def compile_options() -> dict[str, Any]:
+    """`compile` arguments that suit the demo's small networks on this backend.
+
+    A step of these networks is mostly framework overhead. On TensorFlow, XLA compiles
+    every new model's train and predict functions, which costs seconds of CPU per model
+    and saves nothing at this size; plain graph mode running several steps per call is
+    several times faster. JAX compiles in any case, and PyTorch runs eagerly, one step
+    per call.
+    """
+    if keras.backend.backend() == "tensorflow":
+        return {"jit_compile": False, "steps_per_execution": 16}
+    return {}
+
+
+def fit(
+    model: keras.Model,
+    x: np.ndarray | list[np.ndarray],
+    y: np.ndarray,
+    context: Context,
+    *,
+    batch_size: int,
+    epochs: int,
+) -> None:
+    """`model.fit` for `epochs` passes over (x, y) in batches of `batch_size`.
+
+    Keras pays a fixed price per epoch (a new data iterator, the callbacks, on TensorFlow
+    a new input pipeline), and a pass over a few hundred digits is only a few steps, so
+    with `--quick` that price would be most of the run. There the data is repeated
+    `passes` times and `fit` runs `epochs / passes` epochs: the same number of steps, each
+    example seen as often. Data that is one batch is repeated in order, so every step
+    still sees exactly the whole set; otherwise the repeated data is shuffled as usual.
+    """
+    passes = math.gcd(epochs, 10) if context.quick else 1
+    one_batch = batch_size >= len(y)
+    if passes > 1:
+        x = (
+            [np.concatenate([a] * passes) for a in x]
+            if isinstance(x, list)
+            else np.concatenate([x] * passes)
+        )
+        y = np.concatenate([y] * passes)
+    model.fit(
+        x,
+        y,
+        batch_size=len(y) // passes if one_batch else batch_size,
+        epochs=epochs // passes,
+        shuffle=not one_batch,
+        verbose=context.fit_verbose(),
+    )
+
+
+def prediction_model(inputs: Any, outputs: Any) -> keras.Model:
+    """A model that only predicts, compiled with `compile_options()`."""
+    model = keras.Model(inputs, outputs)
+    model.compile(**compile_options())
+    return model
 
 
 def predict(model: keras.Model, x: np.ndarray) -> np.ndarray:

@@ -40,14 +40,8 @@ def _train(
     model = keras.Model(
         inputs, common.dense(10, context.seed + 9)(common.mlp(inputs, [16], context.seed))
     )
-    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=loss)
-    model.fit(
-        x,
-        keras.utils.to_categorical(y, 10),
-        batch_size=64,
-        epochs=epochs,
-        verbose=context.fit_verbose(),
-    )
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=loss, **common.compile_options())
+    common.fit(model, x, keras.utils.to_categorical(y, 10), context, batch_size=64, epochs=epochs)
     return model
 
 

@@ -44,11 +44,10 @@ def _train(
     train.compile(
         optimizer=keras.optimizers.Adam(3e-3),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        **common.compile_options(),
     )
-    train.fit(
-        [x_train, y_train], y_train, batch_size=64, epochs=epochs, verbose=context.fit_verbose()
-    )
-    return keras.Model(x_in, [embedding, logits])
+    common.fit(train, [x_train, y_train], y_train, context, batch_size=64, epochs=epochs)
+    return common.prediction_model(x_in, [embedding, logits])
 
 
 def run(context: common.Context) -> common.FamilyResult:

@@ -27,15 +27,18 @@ def run(context: common.Context) -> common.FamilyResult:
     start = time.perf_counter()
     x_train, y_train, x_test, y_test = common.digits(context.seed)
     epochs = 30 if context.quick else 100
-    embeddings = {"untrained": common.predict(_encoder(context.seed), x_test)}
+    untrained = _encoder(context.seed)
+    untrained.compile(**common.compile_options())
+    embeddings = {"untrained": common.predict(untrained, x_test)}
     for mining in MINING:
         encoder = _encoder(context.seed)
         encoder.compile(
             optimizer=keras.optimizers.Adam(3e-3),
             loss=kerasloss.TripletLoss(margin=1.0, mining=mining),
+            **common.compile_options(),
         )
         # Batches of 128 from 10 classes: every anchor has positives and negatives.
-        encoder.fit(x_train, y_train, batch_size=128, epochs=epochs, verbose=context.fit_verbose())
+        common.fit(encoder, x_train, y_train, context, batch_size=128, epochs=epochs)
         embeddings[mining] = common.predict(encoder, x_test)
     numbers: dict[str, Any] = {"epochs": epochs}
     rows = []
