@@ -233,7 +233,11 @@ def combine(parts):
                 losses[out_name] = out_loss
         if y is not None:
             ys.update({k: v for k, v in _flat(name, y).items() if k in losses})
-    return keras.Model(inputs, outputs), losses, xs, ys
+    combined = keras.Model(inputs, outputs)
+    paths = [v.path for v in combined.variables]
+    shared = sorted({p for p in paths if paths.count(p) > 1})
+    assert not shared, f"variables share a path (torch would mix their gradients): {shared}"
+    return combined, losses, xs, ys
 
 
 F = 6  # input features of the test models
@@ -247,7 +251,11 @@ def head_model(spec):
     """x (B, F) -> Dense -> y_pred of the spec's shape: a model to compile a loss or metric on."""
     y_pred = spec.data()[1]
     inputs = keras.Input((F,), name="x")
-    outputs = keras.layers.Dense(y_pred.shape[-1], activation=spec.head, name="head")(inputs)
+    # A path of its own per model: Keras' torch backend tracks variables by path, and
+    # models combined into one whose variables share a path keep adding up gradients
+    # across steps for all but one of them.
+    with keras.name_scope(key(spec)):
+        outputs = keras.layers.Dense(y_pred.shape[-1], activation=spec.head, name="head")(inputs)
     return keras.Model(inputs, outputs, name=key(spec))
 
 
