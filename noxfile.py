@@ -17,8 +17,9 @@ nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
 # What `nox` runs with no `-s`: what CI runs. `.ci/run` runs these same sessions as two
 # queues side by side; a session added here goes into one of its queues too. The long
-# sessions defined below (demo, bench, stress) run only when named.
-nox.options.sessions = ["lint", "docs", "tests", "tests-lowest-keras"]
+# sessions defined below (demo, bench, stress, properties on JAX and TensorFlow) run only
+# when named.
+nox.options.sessions = ["lint", "docs", "tests", "tests-lowest-keras", "properties(torch)"]
 
 MATRIX = nox.project.load_toml("backends_matrix.toml")
 PYPROJECT = nox.project.load_toml("pyproject.toml")
@@ -94,9 +95,12 @@ def tests(session: nox.Session, backend: str) -> None:
 @nox.session(default=False)
 @nox.parametrize("backend", BACKENDS, ids=BACKENDS)
 def properties(session: nox.Session, backend: str) -> None:
-    """The robustness tests still being completed, on one backend: the hypothesis
-    properties (tests/test_properties.py) and mixed-precision training
-    (tests/test_mixed_precision.py). They leave CI's sessions until they pass everywhere.
+    """The long robustness tests on one backend: the hypothesis properties
+    (tests/test_properties.py) and mixed-precision training (tests/test_mixed_precision.py).
+
+    They pass on every backend. CI runs them on torch, where they take minutes; on JAX
+    and TensorFlow every drawn shape and the mixed-precision train step are compiled
+    by XLA, which takes 20 to 30 minutes: run `nox -s "properties(jax)"` by name.
 
     `KERASLOSS_HYPOTHESIS_PROFILE=thorough` draws 300 examples per test instead of 2.
     """

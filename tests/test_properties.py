@@ -25,8 +25,8 @@ import _contract as c
 import _robust as r
 from _contract_specs import SPECS
 
-# Not yet in the default test sessions: the run has still to be completed on every
-# backend and the defects it finds pinned (`nox -s "properties(jax)"` runs it).
+# Their own nox session (`nox -s "properties(jax)"`): every drawn shape is a new XLA
+# compilation on JAX and TensorFlow (20 to 30 minutes there); CI runs them on torch.
 pytestmark = pytest.mark.properties
 
 # Two batch sizes: every new shape costs the backend a compilation of each operation.
