@@ -124,6 +124,6 @@ def keep_nonfinite(
     looked at: the others (an unfilled memory slot) may hold anything. An infinite
     distance between finite embeddings is a value, not an error, and stays as it is.
     """
-    ref_bad = ops.sum(nonfinite_part(ref), axis=-1)[None, :]
+    ref_bad = row_nonfinite(ref)[None, :]
     in_pairs = ops.where(paired, nan_part(matrix) + ref_bad, ops.zeros_like(matrix))
-    return values + ops.sum(in_pairs, axis=-1) + ops.sum(nonfinite_part(embeddings), axis=-1)
+    return values + ops.sum(in_pairs, axis=-1) + row_nonfinite(embeddings)

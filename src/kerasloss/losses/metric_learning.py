@@ -20,7 +20,7 @@ from kerasloss._internal import mining as _mining
 from kerasloss._internal.aliases import moved
 from kerasloss._internal.base import PairLoss
 from kerasloss._internal.dtypes import constant, float_tensor, positive_part, working_dtype
-from kerasloss._internal.masking import nonfinite_part
+from kerasloss._internal.masking import nonfinite_part, row_nonfinite
 from kerasloss._internal.pairs import Pairs, reference_pairs
 from kerasloss._internal.registration import register
 from kerasloss._internal.types import DTypeLike, Reduction, Tensor, TensorLike
@@ -106,7 +106,7 @@ def triplet_margin_loss(
     )
     # The hinge and the distances' guards (`where`) map a NaN to 0: a NaN or infinite
     # entry of a triplet makes its value NaN instead.
-    bad = sum(ops.sum(nonfinite_part(t), axis=-1) for t in (anchor, positive, negative))
+    bad = sum(row_nonfinite(t) for t in (anchor, positive, negative))
     return ops.cast(positive_part(constant(margin, work) + gap) + bad, dtype)
 
 
